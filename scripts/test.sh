@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The project's one test command (README and .ci/run call exactly this):
+#   bash scripts/test.sh
+# Installs what the build and tests need, if missing (idempotent), then runs
+# the banned-dependency guard, rustfmt, clippy and the whole test suite.
+# Assumes Debian/Ubuntu with Rust from rustup; uses sudo when not root.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- System packages (Debian/Ubuntu) -----------------------------------------
+# EXTEND THIS LIST when the build or the tests need more (e.g. GUI libraries).
+APT_PACKAGES=(
+  build-essential # C compiler for ring's build script
+  pkg-config
+  ca-certificates
+  python3         # runs tests/support/smtp_server.py (aiosmtpd)
+  python3-venv
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+
+step "System packages"
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "all present: ${APT_PACKAGES[*]}"
+  fi
+else
+  echo "warning: no dpkg-query (not Debian/Ubuntu?); make sure these are installed: ${APT_PACKAGES[*]}" >&2
+fi
+
+# --- Python venv with aiosmtpd (the real SMTP server the integration tests use)
+AIOSMTPD_VERSION=1.4.6
+VENV_PY="$PWD/.venv/bin/python"
+
+step "Python venv (.venv) with aiosmtpd $AIOSMTPD_VERSION"
+if [ -x "$VENV_PY" ] && ! "$VENV_PY" -m pip --version >/dev/null 2>&1; then
+  echo ".venv has no working pip (half-made?); recreating it"
+  rm -rf .venv
+fi
+if [ ! -x "$VENV_PY" ]; then
+  python3 -m venv .venv
+fi
+if ! "$VENV_PY" -c "import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" >/dev/null 2>&1; then
+  "$VENV_PY" -m pip install --disable-pip-version-check -q "aiosmtpd==$AIOSMTPD_VERSION"
+fi
+"$VENV_PY" -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__, 'for', __import__('sys').version.split()[0])"
+export POSTSCOPE_TEST_PYTHON="$VENV_PY"
+
+# --- Rust checks ---------------------------------------------------------------
+unset CARGO_BUILD_JOBS # let cargo use every core (2 on CI)
+
+# rustup's default profile has these; a minimal one does not.
+if command -v rustup >/dev/null 2>&1; then
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+fi
+
+step "Banned-dependency guard"
+tree="$(cargo tree --locked --target x86_64-unknown-linux-gnu -e normal,build --prefix none)"
+banned="$(grep -E '^(openssl-sys|aws-lc-sys|aws-lc-rs|native-tls|tokio|gtk-sys|wgpu|rustls-pemfile) ' <<<"$tree" | sort -u || true)"
+if [ -n "$banned" ]; then
+  echo "error: banned crates in the dependency graph (normal/build edges):" >&2
+  echo "$banned" >&2
+  echo "See 'cargo tree -i <crate> -e normal,build' for who pulls them in." >&2
+  exit 1
+fi
+echo "ok: none of openssl-sys, aws-lc-sys, aws-lc-rs, native-tls, tokio, gtk-sys, wgpu, rustls-pemfile"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (-D warnings)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --locked

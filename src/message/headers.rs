@@ -1,0 +1,95 @@
+//! Validating the extra raw headers given as `Name: value`.
+
+use lettre::message::header::{HeaderName, HeaderValue};
+
+use super::BuildError;
+
+/// Headers Postscope writes itself (or, for Bcc, never writes), with the
+/// reason given when someone tries to add one as an extra header.
+const RESERVED: &[(&str, &str)] = &[
+    ("From", "set the sender with the From field"),
+    ("To", "set recipients with the To field"),
+    ("Cc", "set recipients with the Cc field"),
+    (
+        "Bcc",
+        "Bcc recipients go only into the envelope, never into a header; use the Bcc field",
+    ),
+    ("Reply-To", "use the Reply-To field"),
+    ("Subject", "use the subject field"),
+    ("Date", "Postscope sets this header itself"),
+    ("Message-ID", "Postscope sets this header itself"),
+    ("User-Agent", "Postscope sets this header itself"),
+    ("MIME-Version", "Postscope sets this header itself"),
+    ("Content-Type", "Postscope sets this header itself"),
+    (
+        "Content-Transfer-Encoding",
+        "Postscope sets this header itself",
+    ),
+];
+
+/// lettre's limit on the length of a header name.
+const MAX_NAME_LEN: usize = 76;
+
+/// Checks every extra header and turns it into a lettre header value.
+///
+/// Rejects: no colon, an empty or malformed name (RFC 5322 `ftext`: printable
+/// ASCII except `:`, no spaces), CR, LF or other control characters in the
+/// value, the headers in [`RESERVED`], and a name given twice (lettre keeps
+/// only one header of each name, so the first would silently vanish).
+pub(super) fn parse_extra_headers(raw: &[String]) -> Result<Vec<HeaderValue>, BuildError> {
+    let mut seen: Vec<String> = Vec::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
+    for line in raw {
+        let err = |reason: &str| BuildError::InvalidHeader {
+            header: line.clone(),
+            reason: reason.to_owned(),
+        };
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(err("write it as Name: value"));
+        };
+        if name.is_empty() {
+            return Err(err("the header name is empty"));
+        }
+        if name.ends_with([' ', '\t']) {
+            return Err(err("no space is allowed before the colon"));
+        }
+        if let Some(c) = name.chars().find(|c| !matches!(c, '!'..='9' | ';'..='~')) {
+            return Err(err(&format!(
+                "the header name contains {c:?}; use only printable ASCII letters, digits and \
+                 punctuation, without spaces"
+            )));
+        }
+        if name.len() > MAX_NAME_LEN {
+            return Err(err(&format!(
+                "the header name is longer than {MAX_NAME_LEN} characters"
+            )));
+        }
+        if let Some((_, why)) = RESERVED.iter().find(|(r, _)| r.eq_ignore_ascii_case(name)) {
+            return Err(err(&format!(
+                "{name} cannot be given as an extra header: {why}"
+            )));
+        }
+        if value.contains(['\r', '\n']) {
+            return Err(err("the value contains a line break (CR or LF)"));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(err("the value contains a control character"));
+        }
+        let lower = name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return Err(err(
+                "this header is given more than once; give each extra header once",
+            ));
+        }
+        seen.push(lower);
+
+        let name = HeaderName::new_from_ascii(name.to_owned())
+            .map_err(|e| err(&format!("lettre rejects the name: {e}")))?;
+        // lettre RFC 2047-encodes non-ASCII values and folds long ones.
+        out.push(HeaderValue::new(
+            name,
+            value.trim_matches([' ', '\t']).to_owned(),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,264 @@
+//! Turning a [`Draft`] into an RFC 5322 message and its SMTP envelope.
+//!
+//! This module's one job is [`build`]: validate everything the user typed
+//! (addresses, extra headers, attachment files) and produce the exact bytes to
+//! send after `DATA`, plus the envelope for `MAIL FROM`/`RCPT TO`. All checks
+//! happen here, before any connection is made; a [`BuildError`] names the
+//! field, header or file at fault.
+//!
+//! The message is built with lettre's builder:
+//!
+//! * Lines end in CRLF. The body's line endings (LF, CRLF or lone CR) are
+//!   normalised; the body is `text/plain; charset=utf-8`, encoded by lettre as
+//!   7bit, quoted-printable or base64, whichever fits.
+//! * With attachments the message is `multipart/mixed`: the text part first,
+//!   then each file, always base64 so that its bytes come back exactly.
+//! * Bcc recipients go only into the envelope; lettre is never given a Bcc.
+//! * lettre adds `Date` itself but not `Message-ID`; we add one, on the From
+//!   address's domain, plus `User-Agent: Postscope/<version>`.
+
+mod address;
+mod attachments;
+mod error;
+mod headers;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lettre::message::header::{self, ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailboxes, MultiPart, SinglePart};
+
+pub use address::{Field, parse_mailboxes};
+pub use attachments::guess_content_type;
+pub use error::BuildError;
+/// A parsed mailbox: optional display name plus address (lettre's type).
+pub use lettre::message::Mailbox;
+
+/// What the user composed, as typed: nothing here has been validated yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    /// The sender, one mailbox: `Ada <ada@example.org>` or `ada@example.org`.
+    pub from: String,
+    /// To recipients; each entry may itself be a comma-separated list.
+    pub to: Vec<String>,
+    /// Cc recipients; each entry may itself be a comma-separated list.
+    pub cc: Vec<String>,
+    /// Bcc recipients: envelope only, never written into the message.
+    pub bcc: Vec<String>,
+    /// Reply-To mailboxes; each entry may itself be a comma-separated list.
+    pub reply_to: Vec<String>,
+    /// The subject; may be non-ASCII (lettre RFC 2047-encodes it). Line breaks
+    /// are unfolded into spaces; empty means no Subject header.
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+    /// Extra raw headers, `Name: value` each (from `--header`).
+    pub headers: Vec<String>,
+    /// Files to attach, in order.
+    pub attachments: Vec<PathBuf>,
+}
+
+/// The SMTP envelope: reverse-path and forward-paths, as bare addr-specs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse-path (`MAIL FROM`): the From address.
+    pub from: String,
+    /// The forward-paths (`RCPT TO`): To, then Cc, then Bcc, de-duplicated
+    /// case-insensitively, first occurrence kept. Never empty.
+    pub recipients: Vec<String>,
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone)]
+pub struct BuiltMessage {
+    /// Where to send it.
+    pub envelope: Envelope,
+    /// The complete message (headers and body), CRLF line endings, without
+    /// SMTP dot-stuffing or the final `.`.
+    pub bytes: Vec<u8>,
+    /// The attached files, in order.
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// One attached file, as read at build time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    /// The path as given in the draft.
+    pub path: PathBuf,
+    /// The file name written into the message (the path's last component, as is).
+    pub file_name: String,
+    /// The MIME type, see [`guess_content_type`].
+    pub content_type: String,
+    /// The size of the file in bytes (before encoding).
+    pub size: u64,
+}
+
+/// Validates `draft` and builds the message bytes and envelope.
+///
+/// Checks run in this order and stop at the first error: From (exactly one
+/// mailbox), To, Cc, Bcc, Reply-To, at least one recipient, extra headers,
+/// then each attachment file is read.
+pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
+    let from = single_from(&draft.from)?;
+    let to = parse_all(Field::To, &draft.to)?;
+    let cc = parse_all(Field::Cc, &draft.cc)?;
+    let bcc = parse_all(Field::Bcc, &draft.bcc)?;
+    let reply_to = parse_all(Field::ReplyTo, &draft.reply_to)?;
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+        return Err(BuildError::MissingRecipient);
+    }
+    let extra_headers = headers::parse_extra_headers(&draft.headers)?;
+    let (infos, contents): (Vec<AttachmentInfo>, Vec<Vec<u8>>) = draft
+        .attachments
+        .iter()
+        .map(|p| attachments::load(p))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+
+    // The envelope: To + Cc + Bcc, de-duplicated case-insensitively.
+    let mut rcpt: Vec<lettre::Address> = Vec::new();
+    for mbox in to.iter().chain(&cc).chain(&bcc) {
+        let addr: &str = mbox.email.as_ref();
+        if !rcpt
+            .iter()
+            .any(|a| AsRef::<str>::as_ref(a).to_lowercase() == addr.to_lowercase())
+        {
+            rcpt.push(mbox.email.clone());
+        }
+    }
+    let envelope = Envelope {
+        from: from.email.to_string(),
+        recipients: rcpt.iter().map(ToString::to_string).collect(),
+    };
+    // Given explicitly: lettre would otherwise derive it from To/Cc/Bcc headers,
+    // and it never sees the Bcc list.
+    let lettre_envelope = lettre::address::Envelope::new(Some(from.email.clone()), rcpt)
+        .map_err(|e| BuildError::Build(e.to_string()))?;
+
+    let mut builder =
+        lettre::Message::builder().header(header::From::from(Mailboxes::from(from.clone())));
+    if !reply_to.is_empty() {
+        builder = builder.header(header::ReplyTo::from(Mailboxes::from(reply_to)));
+    }
+    // Set each list once: lettre's `.to()`/`.cc()` re-parse the existing header
+    // to append, and would silently drop earlier entries if that re-parse failed.
+    if !to.is_empty() {
+        builder = builder.header(header::To::from(Mailboxes::from(to)));
+    }
+    if !cc.is_empty() {
+        builder = builder.header(header::Cc::from(Mailboxes::from(cc)));
+    }
+    let subject = one_line(&draft.subject);
+    if !subject.is_empty() {
+        builder = builder.subject(subject);
+    }
+    builder = builder.date_now();
+    builder = match message_id(&from) {
+        Some(id) => builder.message_id(Some(id)),
+        None => builder.message_id(None), // lettre's: <random@hostname>
+    };
+    builder = builder.user_agent(format!("Postscope/{}", env!("CARGO_PKG_VERSION")));
+    for value in extra_headers {
+        builder = builder.raw_header(value);
+    }
+    builder = builder.envelope(lettre_envelope);
+
+    let text = SinglePart::plain(normalize_newlines(&draft.body));
+    let message = if infos.is_empty() {
+        builder.singlepart(text)
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(text);
+        for (info, bytes) in infos.iter().zip(contents) {
+            // Always base64: lettre would send ASCII files as 7bit without
+            // converting bare LFs, corrupting both the message and the file.
+            let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64)
+                .map_err(|_| BuildError::Build("cannot base64-encode an attachment".into()))?;
+            let content_type = ContentType::parse(&info.content_type)
+                .map_err(|e| BuildError::Build(format!("{}: {e}", info.content_type)))?;
+            parts =
+                parts.singlepart(Attachment::new(info.file_name.clone()).body(body, content_type));
+        }
+        builder.multipart(parts)
+    }
+    .map_err(|e| BuildError::Build(e.to_string()))?;
+
+    Ok(BuiltMessage {
+        envelope,
+        bytes: message.formatted(),
+        attachments: infos,
+    })
+}
+
+/// Parses the From field, which must hold exactly one mailbox.
+fn single_from(input: &str) -> Result<Mailbox, BuildError> {
+    let mut mailboxes = parse_mailboxes(Field::From, input)?;
+    match mailboxes.len() {
+        0 => Err(BuildError::MissingFrom),
+        1 => Ok(mailboxes.remove(0)),
+        count => Err(BuildError::TooManyFrom {
+            input: input.trim().to_owned(),
+            count,
+        }),
+    }
+}
+
+/// Parses every entry of a multi-entry address field.
+fn parse_all(field: Field, inputs: &[String]) -> Result<Vec<Mailbox>, BuildError> {
+    let mut all = Vec::new();
+    for input in inputs {
+        all.extend(parse_mailboxes(field, input)?);
+    }
+    Ok(all)
+}
+
+/// Turns CRLF and lone CR into LF; lettre then writes every LF as CRLF.
+fn normalize_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Unfolds a subject that contains line breaks into one line.
+fn one_line(s: &str) -> String {
+    if !s.contains(['\r', '\n']) {
+        return s.to_owned();
+    }
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A Message-ID on the sender's domain: `<time.random@domain>`.
+///
+/// Returns `None` (so lettre's `<random@hostname>` is used instead) when the
+/// domain cannot appear in a Message-ID as is (non-ASCII) or no randomness is
+/// available.
+fn message_id(from: &Mailbox) -> Option<String> {
+    use ring::rand::SecureRandom;
+
+    let domain = from.email.domain();
+    let dot_atom = !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let literal = domain.starts_with('[')
+        && domain.ends_with(']')
+        && domain.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if !(dot_atom || literal) {
+        return None;
+    }
+    let mut random = [0u8; 12];
+    ring::rand::SystemRandom::new().fill(&mut random).ok()?;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("<{millis}.{hex}@{domain}>"))
+}

@@ -1,0 +1,264 @@
+//! SMTP commands: one variant per command, with two renderings kept apart —
+//! [`Command::encode`] for the wire and [`Command::redacted`] for the
+//! transcript, so a secret can only reach the socket, never a log.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// How the client names itself in EHLO/HELO (RFC 5321 §4.1.4): a domain
+/// name, or an address literal when it has no usable name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientId {
+    /// A fully qualified domain name.
+    Domain(String),
+    /// An address literal, written `[192.0.2.1]` or `[IPv6:2001:db8::1]`.
+    Address(IpAddr),
+}
+
+impl ClientId {
+    /// The local host name if it looks like a domain, else `[127.0.0.1]`.
+    /// RFC 5321 §4.1.4 asks for the FQDN, or an address literal when there is none.
+    pub fn local() -> ClientId {
+        hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| is_valid_domain(h))
+            .map(ClientId::Domain)
+            .unwrap_or(ClientId::Address(IpAddr::from([127, 0, 0, 1])))
+    }
+
+    /// Parses what a user typed for `--ehlo`: a domain or an IP address
+    /// (with or without brackets).
+    pub fn parse(s: &str) -> Option<ClientId> {
+        let inner = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .map(|s| s.strip_prefix("IPv6:").unwrap_or(s))
+            .unwrap_or(s);
+        if let Ok(ip) = inner.parse::<IpAddr>() {
+            return Some(ClientId::Address(ip));
+        }
+        is_valid_domain(s).then(|| ClientId::Domain(s.to_owned()))
+    }
+}
+
+fn is_valid_domain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientId::Domain(d) => f.write_str(d),
+            ClientId::Address(IpAddr::V4(ip)) => write!(f, "[{ip}]"),
+            ClientId::Address(IpAddr::V6(ip)) => write!(f, "[IPv6:{ip}]"),
+        }
+    }
+}
+
+/// One command the client sends.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `EHLO <id>` (RFC 5321 §4.1.1.1).
+    Ehlo(ClientId),
+    /// `HELO <id>`, the fallback when EHLO is refused.
+    Helo(ClientId),
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// `AUTH <mechanism> [initial-response]` (RFC 4954). The response is a secret.
+    Auth {
+        /// The mechanism name.
+        mechanism: String,
+        /// The base64 initial response, if sent with the command.
+        initial: Option<String>,
+    },
+    /// A line answering a 334 challenge during AUTH. Always a secret.
+    AuthResponse(String),
+    /// `MAIL FROM:<path> [params]`.
+    Mail {
+        /// The reverse-path (empty for a bounce).
+        from: String,
+        /// ESMTP parameters such as `SIZE=1234`.
+        params: Vec<String>,
+    },
+    /// `RCPT TO:<path> [params]`.
+    Rcpt {
+        /// The forward-path.
+        to: String,
+        /// ESMTP parameters.
+        params: Vec<String>,
+    },
+    /// `DATA`.
+    Data,
+    /// `RSET`: abandon the transaction, keep the connection.
+    Rset,
+    /// `NOOP`.
+    Noop,
+    /// `QUIT`.
+    Quit,
+}
+
+impl Command {
+    /// Appends the command as it goes on the wire, CRLF included.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.line(true).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The command as the transcript shows it: secrets replaced by
+    /// `<redacted>` (no length, which would hint at the password).
+    pub fn redacted(&self) -> String {
+        self.line(false)
+    }
+
+    /// The command's verb, as a stable name for the transcript and errors.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Ehlo(_) => "EHLO",
+            Command::Helo(_) => "HELO",
+            Command::StartTls => "STARTTLS",
+            Command::Auth { .. } | Command::AuthResponse(_) => "AUTH",
+            Command::Mail { .. } => "MAIL",
+            Command::Rcpt { .. } => "RCPT",
+            Command::Data => "DATA",
+            Command::Rset => "RSET",
+            Command::Noop => "NOOP",
+            Command::Quit => "QUIT",
+        }
+    }
+
+    fn line(&self, with_secrets: bool) -> String {
+        const REDACTED: &str = "<redacted>";
+        let params = |p: &[String]| p.iter().map(|p| format!(" {p}")).collect::<String>();
+        match self {
+            Command::Ehlo(id) => format!("EHLO {id}"),
+            Command::Helo(id) => format!("HELO {id}"),
+            Command::StartTls => "STARTTLS".into(),
+            Command::Auth { mechanism, initial } => match initial {
+                Some(i) if with_secrets => format!("AUTH {mechanism} {i}"),
+                Some(_) => format!("AUTH {mechanism} {REDACTED}"),
+                None => format!("AUTH {mechanism}"),
+            },
+            Command::AuthResponse(r) if with_secrets => r.clone(),
+            Command::AuthResponse(_) => REDACTED.into(),
+            Command::Mail { from, params: p } => format!("MAIL FROM:<{from}>{}", params(p)),
+            Command::Rcpt { to, params: p } => format!("RCPT TO:<{to}>{}", params(p)),
+            Command::Data => "DATA".into(),
+            Command::Rset => "RSET".into(),
+            Command::Noop => "NOOP".into(),
+            Command::Quit => "QUIT".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Command {
+    /// Debug is the redacted form too: a `{:?}` in a log must not leak.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Command({:?})", self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(c: &Command) -> String {
+        let mut out = Vec::new();
+        c.encode(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn wire_forms() {
+        let id = ClientId::Domain("client.example.org".into());
+        assert_eq!(
+            wire(&Command::Ehlo(id.clone())),
+            "EHLO client.example.org\r\n"
+        );
+        assert_eq!(wire(&Command::Helo(id)), "HELO client.example.org\r\n");
+        assert_eq!(
+            wire(&Command::Mail {
+                from: "a@example.org".into(),
+                params: vec!["SIZE=1200".into(), "BODY=8BITMIME".into()]
+            }),
+            "MAIL FROM:<a@example.org> SIZE=1200 BODY=8BITMIME\r\n"
+        );
+        assert_eq!(
+            wire(&Command::Mail {
+                from: String::new(),
+                params: vec![]
+            }),
+            "MAIL FROM:<>\r\n"
+        );
+        assert_eq!(
+            wire(&Command::Rcpt {
+                to: "b@example.org".into(),
+                params: vec![]
+            }),
+            "RCPT TO:<b@example.org>\r\n"
+        );
+        for (c, s) in [
+            (Command::Data, "DATA"),
+            (Command::Rset, "RSET"),
+            (Command::Noop, "NOOP"),
+            (Command::Quit, "QUIT"),
+            (Command::StartTls, "STARTTLS"),
+        ] {
+            assert_eq!(wire(&c), format!("{s}\r\n"));
+        }
+    }
+
+    #[test]
+    fn secrets_only_on_the_wire() {
+        let auth = Command::Auth {
+            mechanism: "PLAIN".into(),
+            initial: Some("AGFsaWNlAHNlY3JldA==".into()),
+        };
+        assert_eq!(wire(&auth), "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+        assert_eq!(auth.redacted(), "AUTH PLAIN <redacted>");
+        assert!(!format!("{auth:?}").contains("AGFs"));
+        let resp = Command::AuthResponse("c2VjcmV0".into());
+        assert_eq!(wire(&resp), "c2VjcmV0\r\n");
+        assert_eq!(resp.redacted(), "<redacted>");
+        let bare = Command::Auth {
+            mechanism: "LOGIN".into(),
+            initial: None,
+        };
+        assert_eq!(bare.redacted(), "AUTH LOGIN");
+    }
+
+    #[test]
+    fn client_ids() {
+        assert_eq!(
+            ClientId::Address("127.0.0.1".parse().unwrap()).to_string(),
+            "[127.0.0.1]"
+        );
+        assert_eq!(
+            ClientId::Address("::1".parse().unwrap()).to_string(),
+            "[IPv6:::1]"
+        );
+        assert_eq!(
+            ClientId::parse("[IPv6:::1]"),
+            Some(ClientId::Address("::1".parse().unwrap()))
+        );
+        assert_eq!(
+            ClientId::parse("mail.example.org"),
+            Some(ClientId::Domain("mail.example.org".into()))
+        );
+        assert_eq!(ClientId::parse("bad host"), None);
+        assert_eq!(ClientId::parse("-bad.example"), None);
+        // Whatever the machine's name, the default is something a server accepts.
+        let local = ClientId::local().to_string();
+        assert!(!local.is_empty() && !local.contains(' '));
+    }
+}

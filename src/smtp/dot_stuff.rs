@@ -1,0 +1,125 @@
+//! The DATA encoding (RFC 5321 §4.5.2): line endings normalised to CRLF and
+//! a dot doubled at the start of each line, done as a stream so a message of
+//! any size passes through a fixed amount of memory.
+
+/// Streaming encoder for message data sent after `354`. Feed chunks of any
+/// size with [`DotStuffer::encode`]; finish with [`DotStuffer::finish`],
+/// which ends the last line and appends the terminating `.` line.
+#[derive(Debug, Clone)]
+pub struct DotStuffer {
+    at_line_start: bool,
+    pending_cr: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        DotStuffer {
+            at_line_start: true,
+            pending_cr: false,
+        }
+    }
+}
+
+impl DotStuffer {
+    /// Encodes one chunk into `out`. A bare LF or a bare CR becomes CRLF, so
+    /// servers that reject bare line feeds (as many now do, against SMTP
+    /// smuggling) accept the message.
+    pub fn encode(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        out.reserve(chunk.len() + chunk.len() / 64 + 4);
+        for &b in chunk {
+            if self.pending_cr {
+                self.pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                self.at_line_start = true;
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => {
+                    out.extend_from_slice(b"\r\n");
+                    self.at_line_start = true;
+                }
+                _ => {
+                    if self.at_line_start && b == b'.' {
+                        out.push(b'.');
+                    }
+                    out.push(b);
+                    self.at_line_start = false;
+                }
+            }
+        }
+    }
+
+    /// Ends the data: completes an unterminated last line and appends
+    /// `.\r\n`. The encoder is ready for a new message afterwards.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr || !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        *self = DotStuffer::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stuff(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut d = DotStuffer::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            d.encode(c, &mut out);
+        }
+        d.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn doubles_leading_dots() {
+        assert_eq!(
+            stuff(&[b".hidden\r\nok\r\n..two\r\n"]),
+            b"..hidden\r\nok\r\n...two\r\n.\r\n"
+        );
+        assert_eq!(stuff(&[b"a.b\r\n"]), b"a.b\r\n.\r\n");
+        // A lone dot line in the body must not end the message.
+        assert_eq!(stuff(&[b"x\r\n.\r\ny\r\n"]), b"x\r\n..\r\ny\r\n.\r\n");
+    }
+
+    #[test]
+    fn normalises_line_endings() {
+        assert_eq!(stuff(&[b"a\nb\rc\r\nd"]), b"a\r\nb\r\nc\r\nd\r\n.\r\n");
+        assert_eq!(stuff(&[b"\n.\n"]), b"\r\n..\r\n.\r\n");
+        assert_eq!(stuff(&[b"a\r"]), b"a\r\n.\r\n");
+        assert_eq!(stuff(&[b""]), b".\r\n");
+    }
+
+    #[test]
+    fn chunk_boundaries_do_not_matter() {
+        let input: &[u8] = b"line one\r\n.dot\r\n\r\n.\r\nend.\n.x\rlast";
+        let whole = stuff(&[input]);
+        for split in 0..=input.len() {
+            let (a, b) = input.split_at(split);
+            assert_eq!(stuff(&[a, b]), whole, "split at {split}");
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(stuff(&bytes), whole);
+    }
+
+    #[test]
+    fn output_never_contains_a_premature_terminator() {
+        // Unstuffing (what a server does) gives back the normalised input.
+        let input = b"a\r\n.\r\n..\r\n.a\r\n";
+        let out = stuff(&[input]);
+        let body = &out[..out.len() - 3];
+        assert!(!body.windows(5).any(|w| w == b"\r\n.\r\n"));
+        let unstuffed: Vec<u8> = body
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_prefix(b".").unwrap_or(l).to_vec())
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        assert_eq!(unstuffed, input);
+    }
+}

@@ -1,0 +1,278 @@
+//! SASL for SMTP AUTH (RFC 4954): the PLAIN (RFC 4616), LOGIN and XOAUTH2
+//! mechanisms, credentials that never print themselves, and the choice of
+//! mechanism from what the server offers.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+/// A SASL mechanism name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// PLAIN (RFC 4616): user and password in one base64 message.
+    Plain,
+    /// LOGIN: user and password in two base64 messages (a de-facto standard).
+    Login,
+    /// XOAUTH2: an OAuth 2.0 bearer token (Google, Microsoft).
+    XOAuth2,
+    /// A mechanism Postscope does not implement, kept by name.
+    Other(String),
+}
+
+impl Mechanism {
+    /// The mechanisms Postscope can use, strongest first for `auto`. PLAIN
+    /// and LOGIN carry the same secret; PLAIN is one round trip and
+    /// standardised, so it comes first. XOAUTH2 needs a token, not a password,
+    /// so it is only picked automatically when a token was given.
+    pub const SUPPORTED: [Mechanism; 3] = [Mechanism::XOAuth2, Mechanism::Plain, Mechanism::Login];
+
+    /// Parses a name as servers announce it (case-insensitive).
+    pub fn from_name(name: &str) -> Mechanism {
+        match name.to_ascii_uppercase().as_str() {
+            "PLAIN" => Mechanism::Plain,
+            "LOGIN" => Mechanism::Login,
+            "XOAUTH2" => Mechanism::XOAuth2,
+            other => Mechanism::Other(other.to_owned()),
+        }
+    }
+
+    /// The name as written in `AUTH <name>`.
+    pub fn name(&self) -> &str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Mechanism {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// What proves who we are: a password or an OAuth bearer token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// A password, for PLAIN and LOGIN.
+    Password(String),
+    /// An OAuth 2.0 access token, for XOAUTH2.
+    Token(String),
+}
+
+/// A user name and a secret. `Debug` never prints the secret, and this type
+/// has no `Serialize`, so it cannot end up in a settings file by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name (often the address).
+    pub user: String,
+    /// The password or token.
+    pub secret: Secret,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.secret {
+            Secret::Password(_) => "password",
+            Secret::Token(_) => "token",
+        };
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("secret", &format_args!("<{kind} redacted>"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Every string that must never appear in a transcript or log: the
+    /// secret itself and each encoding of it we put on the wire.
+    pub fn sensitive_strings(&self) -> Vec<String> {
+        let raw = match &self.secret {
+            Secret::Password(p) | Secret::Token(p) => p.clone(),
+        };
+        let mut out = vec![raw.clone(), B64.encode(&raw)];
+        if let Ok(plain) = plain_response(self) {
+            out.push(plain);
+        }
+        if let Ok(x) = xoauth2_response(self) {
+            out.push(x);
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+}
+
+/// Why AUTH cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaslError {
+    /// The mechanism needs a password but a token was given, or the reverse.
+    #[error("{mechanism} needs {needs}, but {given} was given")]
+    WrongSecret {
+        /// The mechanism chosen.
+        mechanism: Mechanism,
+        /// "a password" or "a token".
+        needs: &'static str,
+        /// What was given instead.
+        given: &'static str,
+    },
+    /// Postscope does not implement this mechanism.
+    #[error("Postscope does not support the {0} mechanism; use PLAIN, LOGIN or XOAUTH2")]
+    Unsupported(Mechanism),
+    /// A NUL byte in the user name or password (PLAIN separates with NUL).
+    #[error("the user name or password contains a NUL character, which SASL PLAIN cannot carry")]
+    Nul,
+}
+
+fn password<'a>(creds: &'a Credentials, mechanism: Mechanism) -> Result<&'a str, SaslError> {
+    match &creds.secret {
+        Secret::Password(p) => Ok(p),
+        Secret::Token(_) => Err(SaslError::WrongSecret {
+            mechanism,
+            needs: "a password",
+            given: "a token",
+        }),
+    }
+}
+
+/// The base64 initial response for PLAIN: `\0user\0password` (RFC 4616 §2;
+/// the empty authorization identity means "act as the user").
+pub fn plain_response(creds: &Credentials) -> Result<String, SaslError> {
+    let pass = password(creds, Mechanism::Plain)?;
+    if creds.user.contains('\0') || pass.contains('\0') {
+        return Err(SaslError::Nul);
+    }
+    Ok(B64.encode(format!("\0{}\0{}", creds.user, pass)))
+}
+
+/// The two base64 responses for LOGIN: the user name, then the password.
+pub fn login_responses(creds: &Credentials) -> Result<(String, String), SaslError> {
+    let pass = password(creds, Mechanism::Login)?;
+    Ok((B64.encode(&creds.user), B64.encode(pass)))
+}
+
+/// The base64 initial response for XOAUTH2:
+/// `user=<user>^Aauth=Bearer <token>^A^A` (Google's and Microsoft's spec).
+pub fn xoauth2_response(creds: &Credentials) -> Result<String, SaslError> {
+    let Secret::Token(token) = &creds.secret else {
+        return Err(SaslError::WrongSecret {
+            mechanism: Mechanism::XOAuth2,
+            needs: "a token",
+            given: "a password",
+        });
+    };
+    Ok(B64.encode(format!(
+        "user={}\x01auth=Bearer {}\x01\x01",
+        creds.user, token
+    )))
+}
+
+/// Picks the mechanism for `auto`: the first of [`Mechanism::SUPPORTED`]
+/// that the server offers and that fits the kind of secret we have.
+pub fn choose(offered: &[Mechanism], creds: &Credentials) -> Option<Mechanism> {
+    Mechanism::SUPPORTED.into_iter().find(|m| {
+        offered.contains(m)
+            && match (&creds.secret, m) {
+                (Secret::Token(_), Mechanism::XOAuth2) => true,
+                (Secret::Password(_), Mechanism::Plain | Mechanism::Login) => true,
+                _ => false,
+            }
+    })
+}
+
+/// Decodes a 334 challenge for display (LOGIN's `VXNlcm5hbWU6` is
+/// "Username:"; XOAUTH2 errors are JSON). `None` if it is not base64 text.
+pub fn decode_challenge(text: &str) -> Option<String> {
+    let bytes = B64.decode(text.trim()).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    (!s.is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(user: &str, pass: &str) -> Credentials {
+        Credentials {
+            user: user.into(),
+            secret: Secret::Password(pass.into()),
+        }
+    }
+
+    #[test]
+    fn plain_matches_rfc_4616() {
+        // RFC 4616 §4 example: "\0tim\0tanstaaftanstaaf".
+        assert_eq!(
+            plain_response(&pw("tim", "tanstaaftanstaaf")).unwrap(),
+            "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"
+        );
+        assert_eq!(plain_response(&pw("a\0b", "x")), Err(SaslError::Nul));
+    }
+
+    #[test]
+    fn login_encodes_each_part() {
+        let (u, p) = login_responses(&pw("alice", "s3cret")).unwrap();
+        assert_eq!(u, "YWxpY2U=");
+        assert_eq!(p, "czNjcmV0");
+        assert_eq!(
+            decode_challenge("VXNlcm5hbWU6").as_deref(),
+            Some("Username:")
+        );
+        assert_eq!(decode_challenge("not base64!"), None);
+    }
+
+    #[test]
+    fn xoauth2_format() {
+        let creds = Credentials {
+            user: "someuser@example.com".into(),
+            secret: Secret::Token("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg".into()),
+        };
+        // The example from Google's XOAUTH2 protocol page.
+        assert_eq!(
+            xoauth2_response(&creds).unwrap(),
+            "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+        );
+        assert!(matches!(
+            xoauth2_response(&pw("a", "b")),
+            Err(SaslError::WrongSecret { .. })
+        ));
+    }
+
+    #[test]
+    fn choice_follows_offer_and_secret() {
+        let all = [Mechanism::Login, Mechanism::Plain, Mechanism::XOAuth2];
+        assert_eq!(choose(&all, &pw("a", "b")), Some(Mechanism::Plain));
+        assert_eq!(
+            choose(&[Mechanism::Login], &pw("a", "b")),
+            Some(Mechanism::Login)
+        );
+        let token = Credentials {
+            user: "a".into(),
+            secret: Secret::Token("t".into()),
+        };
+        assert_eq!(choose(&all, &token), Some(Mechanism::XOAuth2));
+        assert_eq!(choose(&[Mechanism::Plain], &token), None);
+        assert_eq!(
+            choose(&[Mechanism::Other("CRAM-MD5".into())], &pw("a", "b")),
+            None
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let s = format!("{:?}", pw("alice", "hunter2"));
+        assert!(s.contains("alice"));
+        assert!(!s.contains("hunter2"));
+        let sens = pw("alice", "hunter2").sensitive_strings();
+        assert!(sens.contains(&"hunter2".to_string()));
+        assert!(sens.contains(&B64.encode("hunter2")));
+    }
+}

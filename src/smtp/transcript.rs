@@ -1,0 +1,159 @@
+//! The transcript: every line that crosses the wire, and every local note,
+//! as an event with its time since connect. The same events drive the CLI's
+//! live output, the saved files (text and JSON Lines) and, later, the GUI.
+//!
+//! Secrets never get here: commands are rendered with
+//! [`Command::redacted`](super::command::Command::redacted) before they
+//! become events, and message data is summarised by size.
+
+use std::time::Duration;
+
+use super::reply::{ReplyClass, ReplyCode};
+
+/// Where a transcript line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client to server.
+    Sent,
+    /// Server to client.
+    Received,
+    /// A local note: connecting, TLS established, a warning.
+    Note,
+    /// A local error: why the session stopped.
+    Error,
+}
+
+/// One transcript line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TranscriptEvent {
+    /// Time since the connection attempt started.
+    #[serde(rename = "t_us", with = "micros")]
+    pub at: Duration,
+    /// Who said it.
+    #[serde(rename = "dir")]
+    pub direction: Direction,
+    /// True when the line travelled inside TLS.
+    pub secure: bool,
+    /// The line, without CRLF, secrets redacted.
+    pub text: String,
+    /// For server lines, the reply code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ReplyCode>,
+}
+
+impl TranscriptEvent {
+    /// The reply class of a server line.
+    pub fn class(&self) -> Option<ReplyClass> {
+        self.code.map(ReplyCode::class)
+    }
+
+    /// The line in swaks's notation: ` -> ` client, `<-  ` server,
+    /// ` ~> ` / `<~  ` the same inside TLS, `=== ` a note, `*** ` an error.
+    pub fn prefix(&self) -> &'static str {
+        match (self.direction, self.secure) {
+            (Direction::Sent, false) => " -> ",
+            (Direction::Sent, true) => " ~> ",
+            (Direction::Received, false) => "<-  ",
+            (Direction::Received, true) => "<~  ",
+            (Direction::Note, _) => "=== ",
+            (Direction::Error, _) => "*** ",
+        }
+    }
+
+    /// One line of the text transcript, with the time since connect:
+    /// `    12.3 ms <-  220 mx.example.org ESMTP`.
+    pub fn to_text(&self) -> String {
+        format!("{} {}{}", format_time(self.at), self.prefix(), self.text)
+    }
+}
+
+/// The time column of the text transcript, fixed width.
+pub fn format_time(at: Duration) -> String {
+    let ms = at.as_secs_f64() * 1000.0;
+    if ms < 10_000.0 {
+        format!("{ms:>8.1} ms")
+    } else {
+        format!("{:>9.2} s", at.as_secs_f64())
+    }
+}
+
+/// The first line of a `.jsonl` transcript.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TranscriptHeader {
+    /// The format version; this is version 1.
+    pub version: u32,
+    /// Always "postscope-transcript".
+    pub kind: String,
+    /// The program that wrote it.
+    pub generator: String,
+    /// The server connected to, `host:port`.
+    pub server: String,
+    /// When the connection started, seconds since the Unix epoch.
+    pub started_unix: u64,
+}
+
+impl TranscriptHeader {
+    /// A header for a transcript of a session with `server`.
+    pub fn new(server: &str, started: std::time::SystemTime) -> TranscriptHeader {
+        TranscriptHeader {
+            version: 1,
+            kind: "postscope-transcript".into(),
+            generator: format!("postscope {}", env!("CARGO_PKG_VERSION")),
+            server: server.into(),
+            started_unix: started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+}
+
+mod micros {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let us: u64 = serde::Deserialize::deserialize(d)?;
+        Ok(Duration::from_micros(us))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_json_forms() {
+        let e = TranscriptEvent {
+            at: Duration::from_micros(12_345),
+            direction: Direction::Received,
+            secure: false,
+            text: "250 2.0.0 Ok".into(),
+            code: Some(ReplyCode(250)),
+        };
+        assert_eq!(e.to_text(), "    12.3 ms <-  250 2.0.0 Ok");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"t_us":12345,"dir":"received","secure":false,"text":"250 2.0.0 Ok","code":250}"#
+        );
+        let back: TranscriptEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+        let sent = TranscriptEvent {
+            direction: Direction::Sent,
+            secure: true,
+            code: None,
+            text: "QUIT".into(),
+            at: Duration::from_secs(12),
+        };
+        assert_eq!(sent.to_text(), "    12.00 s ~> QUIT");
+        assert_eq!(
+            serde_json::to_string(&sent).unwrap(),
+            r#"{"t_us":12000000,"dir":"sent","secure":true,"text":"QUIT"}"#
+        );
+    }
+}
