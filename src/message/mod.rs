@@ -101,14 +101,13 @@ pub struct AttachmentInfo {
 /// mailbox), To, Cc, Bcc, Reply-To, at least one recipient, extra headers,
 /// then each attachment file is read.
 pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
-    let from = single_from(&draft.from)?;
-    let to = parse_all(Field::To, &draft.to)?;
-    let cc = parse_all(Field::Cc, &draft.cc)?;
-    let bcc = parse_all(Field::Bcc, &draft.bcc)?;
-    let reply_to = parse_all(Field::ReplyTo, &draft.reply_to)?;
-    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
-        return Err(BuildError::MissingRecipient);
-    }
+    let Addresses {
+        from,
+        to,
+        cc,
+        reply_to,
+        recipients: rcpt,
+    } = parse_addresses(draft)?;
     let extra_headers = headers::parse_extra_headers(&draft.headers)?;
     let (infos, contents): (Vec<AttachmentInfo>, Vec<Vec<u8>>) = draft
         .attachments
@@ -118,17 +117,6 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
         .into_iter()
         .unzip();
 
-    // The envelope: To + Cc + Bcc, de-duplicated case-insensitively.
-    let mut rcpt: Vec<lettre::Address> = Vec::new();
-    for mbox in to.iter().chain(&cc).chain(&bcc) {
-        let addr: &str = mbox.email.as_ref();
-        if !rcpt
-            .iter()
-            .any(|a| AsRef::<str>::as_ref(a).to_lowercase() == addr.to_lowercase())
-        {
-            rcpt.push(mbox.email.clone());
-        }
-    }
     let envelope = Envelope {
         from: from.email.to_string(),
         recipients: rcpt.iter().map(ToString::to_string).collect(),
@@ -189,6 +177,59 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
         envelope,
         bytes: message.formatted(),
         attachments: infos,
+    })
+}
+
+/// The envelope of a draft alone, for a message that is already written
+/// (`--eml`): From and every To, Cc and Bcc address, validated as `build` does.
+pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
+    let addresses = parse_addresses(draft)?;
+    Ok(Envelope {
+        from: addresses.from.email.to_string(),
+        recipients: addresses
+            .recipients
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
+}
+
+/// The address fields of a draft, parsed, and the envelope recipients (Bcc
+/// lives only there: it never reaches a header).
+struct Addresses {
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    cc: Vec<Mailbox>,
+    reply_to: Vec<Mailbox>,
+    /// To + Cc + Bcc, de-duplicated case-insensitively, first occurrence kept.
+    recipients: Vec<lettre::Address>,
+}
+
+fn parse_addresses(draft: &Draft) -> Result<Addresses, BuildError> {
+    let from = single_from(&draft.from)?;
+    let to = parse_all(Field::To, &draft.to)?;
+    let cc = parse_all(Field::Cc, &draft.cc)?;
+    let bcc = parse_all(Field::Bcc, &draft.bcc)?;
+    let reply_to = parse_all(Field::ReplyTo, &draft.reply_to)?;
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+        return Err(BuildError::MissingRecipient);
+    }
+    let mut recipients: Vec<lettre::Address> = Vec::new();
+    for mbox in to.iter().chain(&cc).chain(&bcc) {
+        let addr: &str = mbox.email.as_ref();
+        if !recipients
+            .iter()
+            .any(|a| AsRef::<str>::as_ref(a).to_lowercase() == addr.to_lowercase())
+        {
+            recipients.push(mbox.email.clone());
+        }
+    }
+    Ok(Addresses {
+        from,
+        to,
+        cc,
+        reply_to,
+        recipients,
     })
 }
 

@@ -7,8 +7,7 @@ use super::reply::Reply;
 use super::sasl::Mechanism;
 
 /// One extension keyword from the EHLO reply, with its parameters.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "keyword", rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Capability {
     /// SIZE (RFC 1870): the largest message accepted, if the server says.
@@ -19,13 +18,10 @@ pub enum Capability {
     /// PIPELINING (RFC 2920): commands may be sent in batches.
     Pipelining,
     /// 8BITMIME (RFC 6152): 8-bit message bodies are accepted.
-    #[serde(rename = "8BITMIME")]
     EightBitMime,
     /// SMTPUTF8 (RFC 6531): UTF-8 addresses and headers.
-    #[serde(rename = "SMTPUTF8")]
     SmtpUtf8,
     /// STARTTLS (RFC 3207): the connection can be upgraded to TLS.
-    #[serde(rename = "STARTTLS")]
     StartTls,
     /// AUTH (RFC 4954) with the mechanisms offered.
     Auth {
@@ -35,12 +31,10 @@ pub enum Capability {
     /// CHUNKING (RFC 3030): BDAT may replace DATA.
     Chunking,
     /// BINARYMIME (RFC 3030).
-    #[serde(rename = "BINARYMIME")]
     BinaryMime,
     /// DSN (RFC 3461): delivery status notifications can be requested.
     Dsn,
     /// ENHANCEDSTATUSCODES (RFC 2034): replies carry RFC 3463 codes.
-    #[serde(rename = "ENHANCEDSTATUSCODES")]
     EnhancedStatusCodes,
     /// Any other keyword, kept as it was announced.
     Other {
@@ -134,6 +128,21 @@ impl Capability {
             }
             Capability::Other { .. } => "an extension Postscope does not use".into(),
         }
+    }
+}
+
+/// JSON: `{"keyword": "SIZE", "params": "35882577", "description": "…"}`,
+/// the same shape for every extension, known or not.
+impl serde::Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let text = self.to_string();
+        let params = text.strip_prefix(self.keyword()).unwrap_or("").trim();
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("keyword", self.keyword())?;
+        map.serialize_entry("params", params)?;
+        map.serialize_entry("description", &self.describe())?;
+        map.end()
     }
 }
 

@@ -584,7 +584,10 @@ impl Session {
 
     fn enter(&mut self, stage: Stage) {
         self.stage = stage;
-        if self.report.stage.is_none_or(|s| s < stage) {
+        // The furthest stage of the job; a QUIT that only closes a failed
+        // session does not count as getting further.
+        let closing_after_failure = stage == Stage::Quit && self.failure.is_some();
+        if !closing_after_failure && self.report.stage.is_none_or(|s| s < stage) {
             self.report.stage = Some(stage);
         }
         self.events.push_back(Event::Stage(stage));

@@ -46,7 +46,8 @@ pub trait BodySource {
     fn open(&self) -> io::Result<Box<dyn Read + '_>>;
 }
 
-impl BodySource for [u8] {
+/// A message already in memory.
+impl BodySource for Vec<u8> {
     fn size(&self) -> Option<u64> {
         Some(self.len() as u64)
     }
@@ -54,7 +55,7 @@ impl BodySource for [u8] {
         !self.is_ascii()
     }
     fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        Ok(Box::new(self))
+        Ok(Box::new(self.as_slice()))
     }
 }
 
