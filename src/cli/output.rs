@@ -273,7 +273,12 @@ fn probe_text(target: &str, report: &Report) -> String {
     }
     match &report.tls {
         Some(tls) => {
-            s.push_str(&format!("{:<14}{}, {}\n", "TLS", tls.version, tls.cipher));
+            let cipher = if tls.cipher.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", tls.cipher)
+            };
+            s.push_str(&format!("{:<14}{}{cipher}\n", "TLS", tls.version));
             let verdict = match &tls.verification {
                 Verification::Verified => format!("verified for {}", tls.server_name),
                 Verification::NotVerified { reason } => format!("NOT verified: {reason}"),

@@ -469,6 +469,12 @@ impl Session {
         );
     }
 
+    /// What was seen of the server's certificate in a handshake that failed,
+    /// so the report can show why (the failure itself follows separately).
+    pub fn handle_tls_attempt(&mut self, info: TlsInfo) {
+        self.report.tls = Some(info);
+    }
+
     /// The TLS handshake after STARTTLS failed.
     pub fn handle_tls_failed(&mut self, now: Instant, detail: String) {
         self.fail(

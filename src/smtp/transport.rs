@@ -329,19 +329,27 @@ impl Driver<'_, '_> {
                     }
                     None => e.to_string(),
                 };
-                if let Some((chain, _)) = self
+                if let Some((chain, verification)) = self
                     .setup
                     .as_ref()
                     .and_then(ClientSetup::certificate_report)
-                    && let Some(leaf) = chain.first()
                 {
-                    self.session.note(
-                        Instant::now(),
-                        format!(
-                            "server certificate: {} issued by {}",
-                            leaf.subject, leaf.issuer
-                        ),
-                    );
+                    if let Some(leaf) = chain.first() {
+                        self.session.note(
+                            Instant::now(),
+                            format!(
+                                "server certificate: {} issued by {}",
+                                leaf.subject, leaf.issuer
+                            ),
+                        );
+                    }
+                    self.session.handle_tls_attempt(tls::TlsInfo {
+                        version: "(handshake failed)".into(),
+                        cipher: String::new(),
+                        server_name: self.target.host.clone(),
+                        verification,
+                        chain,
+                    });
                 }
                 return Err(tls_err(detail));
             }
