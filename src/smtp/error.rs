@@ -103,12 +103,16 @@ pub enum SessionError {
         reply: Reply,
     },
     /// Recipients were refused (all of them, or some without `--allow-partial`).
-    #[error("{}", describe_refusals(refused, *accepted))]
+    #[error("{}", describe_refusals(refused, *accepted, *delivered))]
     RecipientsRefused {
         /// Each refused address and its reply.
         refused: Vec<Refusal>,
-        /// How many were accepted (nothing was sent to them either).
+        /// How many were accepted in the abandoned transaction (nothing was
+        /// sent to them).
         accepted: usize,
+        /// How many already got the message in an earlier transaction
+        /// (after a `452 too many recipients`).
+        delivered: usize,
     },
     /// The server lacks something this session requires.
     #[error("{what}")]
@@ -181,20 +185,25 @@ pub enum SessionError {
     },
 }
 
-fn describe_refusals(refused: &[Refusal], accepted: usize) -> String {
+fn describe_refusals(refused: &[Refusal], accepted: usize, delivered: usize) -> String {
     let list: Vec<String> = refused
         .iter()
         .map(|r| format!("<{}>: {}", r.address, r.reply))
         .collect();
-    let head = if accepted == 0 {
+    let total = refused.len() + accepted + delivered;
+    let mut head = if accepted == 0 && delivered == 0 {
         "every recipient was refused".to_string()
     } else {
-        format!(
-            "{} of {} recipients refused, so nothing was sent (use --allow-partial to deliver to the rest)",
-            refused.len(),
-            refused.len() + accepted
-        )
+        format!("{} of {total} recipients refused", refused.len())
     };
+    if delivered > 0 {
+        head.push_str(&format!(
+            "; {delivered} already got the message in an earlier transaction, the other {} did not",
+            total - delivered
+        ));
+    } else if accepted > 0 {
+        head.push_str(", so nothing was sent (use --allow-partial to deliver to the rest)");
+    }
     format!("{head}: {}", list.join("; "))
 }
 
@@ -313,6 +322,7 @@ mod tests {
                 reply: reply(550, "User unknown"),
             }],
             accepted: 1,
+            delivered: 0,
         };
         let text = e.to_string();
         assert!(text.contains("<x@example.org>: 550 User unknown"), "{text}");

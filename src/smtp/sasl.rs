@@ -132,7 +132,7 @@ pub enum SaslError {
     Nul,
 }
 
-fn password<'a>(creds: &'a Credentials, mechanism: Mechanism) -> Result<&'a str, SaslError> {
+fn password(creds: &Credentials, mechanism: Mechanism) -> Result<&str, SaslError> {
     match &creds.secret {
         Secret::Password(p) => Ok(p),
         Secret::Token(_) => Err(SaslError::WrongSecret {
@@ -180,11 +180,11 @@ pub fn xoauth2_response(creds: &Credentials) -> Result<String, SaslError> {
 pub fn choose(offered: &[Mechanism], creds: &Credentials) -> Option<Mechanism> {
     Mechanism::SUPPORTED.into_iter().find(|m| {
         offered.contains(m)
-            && match (&creds.secret, m) {
-                (Secret::Token(_), Mechanism::XOAuth2) => true,
-                (Secret::Password(_), Mechanism::Plain | Mechanism::Login) => true,
-                _ => false,
-            }
+            && matches!(
+                (&creds.secret, m),
+                (Secret::Token(_), Mechanism::XOAuth2)
+                    | (Secret::Password(_), Mechanism::Plain | Mechanism::Login)
+            )
     })
 }
 

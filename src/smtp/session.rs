@@ -280,6 +280,8 @@ pub struct Session {
     /// Recipients put off by `452 too many recipients`, for a later transaction.
     deferred: Vec<String>,
     body_taken: u64,
+    /// Opportunistic TLS: the server offered STARTTLS but refused it.
+    starttls_refused: bool,
 }
 
 impl Session {
@@ -305,6 +307,7 @@ impl Session {
             accepted: Vec::new(),
             deferred: Vec::new(),
             body_taken: 0,
+            starttls_refused: false,
         };
         s.enter(Stage::Connect);
         s
@@ -353,6 +356,19 @@ impl Session {
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         if self.phase == Phase::Done {
             return;
+        }
+        if self.phase == Phase::AwaitingTls {
+            // RFC 3207 §5: nothing may arrive in clear text between the 220
+            // and the handshake; it would be parsed as if it came through TLS.
+            return self.fail(
+                now,
+                SessionError::Protocol {
+                    stage: Stage::Tls,
+                    detail: "the server sent clear text after its 220 to STARTTLS; \
+                             it could be injected, so the connection was dropped"
+                        .into(),
+                },
+            );
         }
         self.parser.push(bytes);
         loop {
@@ -455,6 +471,17 @@ impl Session {
     pub fn handle_tls_established(&mut self, now: Instant, info: TlsInfo) {
         if self.phase != Phase::AwaitingTls {
             return;
+        }
+        if self.parser.buffered() > 0 || self.parser.in_reply() {
+            return self.fail(
+                now,
+                SessionError::Protocol {
+                    stage: Stage::Tls,
+                    detail: "clear text from before STARTTLS was still pending when TLS began; \
+                             it could be injected, so the connection was dropped"
+                        .into(),
+                },
+            );
         }
         self.phase = Phase::Talking;
         self.tls_up(now, info);
@@ -651,6 +678,27 @@ impl Session {
         if self.phase == Phase::Done {
             return;
         }
+        let error = match self.failure.take() {
+            // Closing after a failure went wrong too: the first failure is
+            // the one that matters; the second is only noted.
+            Some(first) => {
+                self.note(now, format!("while closing: {error}"));
+                first
+            }
+            // The job was done and only QUIT failed: that is not a failure
+            // to deliver (or to probe).
+            None if self.stage == Stage::Quit
+                && !matches!(error, SessionError::Cancelled { .. }) =>
+            {
+                self.note(now, format!("after QUIT: {error}"));
+                return self.finish(now);
+            }
+            None => error,
+        };
+        self.end_with_error(now, error);
+    }
+
+    fn end_with_error(&mut self, now: Instant, error: SessionError) {
         self.record(now, Direction::Error, error.to_string(), None);
         self.phase = Phase::Done;
         self.expect.clear();
@@ -661,7 +709,7 @@ impl Session {
 
     fn finish(&mut self, now: Instant) {
         if let Some(error) = self.failure.take() {
-            return self.fail(now, error);
+            return self.end_with_error(now, error);
         }
         if self.phase == Phase::Done {
             return;
@@ -795,7 +843,9 @@ impl Session {
         let caps = self.caps();
         if !self.secure {
             match self.config.tls {
-                TlsMode::StartTls | TlsMode::Opportunistic if caps.has("STARTTLS") => {
+                TlsMode::StartTls | TlsMode::Opportunistic
+                    if caps.has("STARTTLS") && !self.starttls_refused =>
+                {
                     self.enter(Stage::Tls);
                     return self.send(now, Command::StartTls, Expect::StartTls);
                 }
@@ -812,6 +862,7 @@ impl Session {
                         },
                     );
                 }
+                TlsMode::Opportunistic if self.starttls_refused => {}
                 TlsMode::Opportunistic => {
                     self.record(
                         now,
@@ -848,10 +899,7 @@ impl Session {
                     format!("STARTTLS refused ({reply}): continuing WITHOUT encryption"),
                     None,
                 );
-                // Pretend STARTTLS is absent so after_hello goes on in clear.
-                if let Some(caps) = &mut self.report.capabilities {
-                    caps.extensions.retain(|c| c.keyword() != "STARTTLS");
-                }
+                self.starttls_refused = true;
                 return self.after_hello(now);
             }
             return self.fail_politely(
@@ -931,7 +979,7 @@ impl Session {
         self.auth_mechanism = Some(mechanism.clone());
         let command = match &mechanism {
             Mechanism::Plain => sasl::plain_response(&creds).map(|r| (Some(r), AuthStep::Final)),
-            Mechanism::Login => Ok((None, AuthStep::LoginUser)),
+            Mechanism::Login => sasl::login_responses(&creds).map(|_| (None, AuthStep::LoginUser)),
             Mechanism::XOAuth2 => {
                 sasl::xoauth2_response(&creds).map(|r| (Some(r), AuthStep::Final))
             }
@@ -1037,6 +1085,16 @@ impl Session {
             std::mem::take(&mut self.deferred)
         };
         self.accepted.clear();
+        if self.batch.is_empty() {
+            return self.fail_politely(
+                now,
+                SessionError::Missing {
+                    stage: Stage::Rcpt,
+                    what: "the message has no recipients; give at least one of To, Cc or Bcc"
+                        .into(),
+                },
+            );
+        }
         let mut params = Vec::new();
         if let Some(size) = envelope.size
             && caps.supports_size()
@@ -1119,7 +1177,8 @@ impl Session {
         if self.accepted.is_empty() || (refused && !self.config.allow_partial) {
             let error = SessionError::RecipientsRefused {
                 refused: self.report.refused.clone(),
-                accepted: self.accepted.len() + self.report.delivered.len(),
+                accepted: self.accepted.len(),
+                delivered: self.report.delivered.len(),
             };
             // Abandon the transaction but leave the connection clean.
             self.failure = Some(error);
@@ -1185,7 +1244,7 @@ pub fn group_digits(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);

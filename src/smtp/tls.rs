@@ -450,7 +450,7 @@ mod tests {
     fn utc_formatting() {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_utc(1_795_000_000), "2026-11-18 09:46:40 UTC");
+        assert_eq!(format_utc(1_795_000_000), "2026-11-18 11:06:40 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
     }
 

@@ -150,7 +150,7 @@ mod tests {
             text: "QUIT".into(),
             at: Duration::from_secs(12),
         };
-        assert_eq!(sent.to_text(), "    12.00 s ~> QUIT");
+        assert_eq!(sent.to_text(), "    12.00 s  ~> QUIT");
         assert_eq!(
             serde_json::to_string(&sent).unwrap(),
             r#"{"t_us":12000000,"dir":"sent","secure":true,"text":"QUIT"}"#
