@@ -417,6 +417,13 @@ impl SendArgs {
 
     /// Validates everything and builds the message. Nothing touches the network.
     pub fn into_request(self) -> Result<SendRequest, UsageError> {
+        if self.password_stdin && self.body_file.as_deref() == Some("-") {
+            return Err(UsageError::Invalid(
+                "--password-stdin and --body-file - both read standard input; \
+                 give the password with --password-env or the body as a file"
+                    .into(),
+            ));
+        }
         let target = self.connect.target()?;
         let tls = self.connect.tls_options()?;
         let client_id = self.connect.client_id()?;

@@ -22,7 +22,8 @@ impl ClientId {
         hostname::get()
             .ok()
             .and_then(|h| h.into_string().ok())
-            .filter(|h| is_valid_domain(h))
+            // A bare host name (no dot) is not the FQDN RFC 5321 asks for.
+            .filter(|h| is_valid_domain(h) && h.contains('.'))
             .map(ClientId::Domain)
             .unwrap_or(ClientId::Address(IpAddr::from([127, 0, 0, 1])))
     }

@@ -440,7 +440,14 @@ impl Driver<'_, '_> {
                 .unwrap_or(Duration::from_secs(1))
                 .max(Duration::from_millis(1));
             let _ = conn.tcp().set_read_timeout(Some(wait));
-            match conn.read(&mut buf) {
+            let read = conn.read(&mut buf);
+            if self.cancel.is_cancelled() {
+                // Cancelling shuts the socket down, which a read reports as
+                // end of stream or an error: neither is the server's doing.
+                self.session.cancel(Instant::now());
+                continue;
+            }
+            match read {
                 Ok(0) => self.session.handle_eof(Instant::now()),
                 Ok(n) => self.session.handle_input(Instant::now(), &buf[..n]),
                 Err(e)
@@ -452,7 +459,6 @@ impl Driver<'_, '_> {
                     self.session.handle_timeout(Instant::now());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) if self.cancel.is_cancelled() => self.session.cancel(Instant::now()),
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     self.session.handle_eof(Instant::now())
                 }

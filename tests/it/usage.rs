@@ -1,0 +1,130 @@
+//! Usage errors (exit 1, no connection), `--help`, and a refused connection.
+
+use crate::common::{NoConnect, PASSWORD, USER, Work, send_args};
+
+/// Runs `send` with `extra` arguments against a listener that must stay
+/// untouched, expects exit 1 and returns stderr.
+#[track_caller]
+fn usage_error(work: &Work, extra: &[&str]) -> String {
+    let listener = NoConnect::new();
+    let run = work
+        .postscope()
+        .args(send_args(&listener.addr()))
+        .args(extra)
+        .run();
+    run.expect_status(1);
+    assert!(run.stdout.is_empty(), "{}", run.dump());
+    listener.assert_untouched();
+    run.stderr
+}
+
+#[test]
+fn malformed_to_names_the_field() {
+    let work = Work::new();
+    let err = usage_error(&work, &["--to", "not an address"]);
+    assert!(err.contains("To"), "{err}");
+    assert!(err.contains("not an address"), "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+}
+
+#[test]
+fn missing_attachment_names_the_path() {
+    let work = Work::new();
+    let path = work.path().join("no such file.pdf");
+    let err = usage_error(&work, &["--attach", path.to_str().unwrap()]);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn no_recipient_is_refused() {
+    let work = Work::new();
+    let listener = NoConnect::new();
+    let run = work
+        .postscope()
+        .args(["send", "--server", &listener.addr(), "--timeout", "20"])
+        .args(["--from", "a@example.org", "--body", "x"])
+        .run();
+    run.expect_status(1).stderr_contains("recipient");
+    listener.assert_untouched();
+}
+
+#[test]
+fn unknown_option_exits_1_not_2() {
+    let work = Work::new();
+    let err = usage_error(&work, &["--no-such-option"]);
+    assert!(err.contains("--no-such-option"), "{err}");
+}
+
+#[test]
+fn missing_required_option_exits_1() {
+    let work = Work::new();
+    let run = work
+        .postscope()
+        .args(["send", "--from", "a@example.org"])
+        .run();
+    run.expect_status(1).stderr_contains("--server");
+}
+
+#[test]
+fn auth_user_without_a_secret() {
+    let work = Work::new();
+    let err = usage_error(&work, &["--auth-user", USER]);
+    assert!(err.contains("--auth-user"), "{err}");
+}
+
+#[test]
+fn password_env_that_is_not_set() {
+    let work = Work::new();
+    let err = usage_error(
+        &work,
+        &[
+            "--auth-user",
+            USER,
+            "--password-env",
+            "POSTSCOPE_IT_UNSET_VAR",
+        ],
+    );
+    assert!(err.contains("POSTSCOPE_IT_UNSET_VAR"), "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+}
+
+#[test]
+fn unreadable_ca_file_is_a_usage_error() {
+    let work = Work::new();
+    let path = work.path().join("missing-ca.pem");
+    let err = usage_error(&work, &["--ca-file", path.to_str().unwrap()]);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn help_exits_0_and_lists_exit_statuses() {
+    let work = Work::new();
+    for args in [&["--help"][..], &["send", "--help"], &["probe", "--help"]] {
+        let run = work.postscope().args(args).run();
+        run.expect_status(0);
+        let text = format!("{}{}", run.stdout, run.stderr);
+        assert!(text.contains("Exit status"), "{}", run.dump());
+        for status in [" 28 ", " 29 ", " 24 "] {
+            assert!(text.contains(status), "no {status:?}\n{}", run.dump());
+        }
+    }
+}
+
+#[test]
+fn closed_port_exits_2() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let work = Work::new();
+    let run = work
+        .postscope()
+        .args(send_args(&format!("127.0.0.1:{port}")))
+        .args(["--tls", "none", "--json"])
+        .run();
+    run.expect_status(2);
+    let v = run.json();
+    assert_eq!(v["exit_status"], 2, "{v}");
+    assert_eq!(v["error"]["stage"], "connect", "{v}");
+    run.stderr_contains("could not connect");
+}
