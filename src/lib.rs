@@ -1,7 +1,10 @@
 //! Postscope: a mail composer and SMTP workbench. The library holds the
-//! SMTP engine ([`smtp`]), message building ([`message`]) and the headless
-//! command line ([`cli`]); the binary only parses arguments and dispatches.
+//! SMTP engine ([`smtp`]), message building ([`message`]), the local sandbox
+//! server ([`sandbox`]), the desktop app ([`ui`]) and the headless command
+//! line ([`cli`]); the binary only parses arguments and dispatches.
 
 pub mod cli;
 pub mod message;
+pub mod sandbox;
 pub mod smtp;
+pub mod ui;

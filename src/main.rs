@@ -9,6 +9,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(command) => postscope::cli::run(command),
-        None => postscope::cli::no_command(),
+        None => postscope::ui::run(),
     }
 }

@@ -8,6 +8,7 @@
 //! [`crate::smtp::SessionError::exit_status`].
 
 mod output;
+mod sandbox;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub enum Command {
     /// Connect to a server and report its greeting, capabilities, TLS and certificate.
     #[command(after_help = EXIT_STATUS_HELP)]
     Probe(ProbeArgs),
+    /// Run the local sandbox SMTP server: accepts every message, delivers none, prints each one.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// How the connection is secured (`--tls`).
@@ -317,6 +320,7 @@ impl ConnectArgs {
         }
         Ok(TlsOptions {
             ca_file: self.ca_file.clone(),
+            extra_roots: Vec::new(),
             dangerous_accept_invalid_certs: self.insecure,
         })
     }
@@ -531,6 +535,7 @@ pub fn run(command: Command) -> ExitCode {
             output::Sink::from(&args.connect),
             args.into_request().map(Request::Probe),
         ),
+        Command::Sandbox(args) => return sandbox::run(args),
     };
     let request = match request {
         Ok(r) => r,
@@ -579,15 +584,6 @@ pub fn run(command: Command) -> ExitCode {
             out.finish_probe(&report, &result)
         }
     }
-}
-
-/// Without a subcommand: the desktop app will open here; until it exists,
-/// say so and show the help.
-pub fn no_command() -> ExitCode {
-    use clap::CommandFactory;
-    let _ = Cli::command().print_help();
-    println!("\nThe desktop composer is not built yet: use `postscope send` or `postscope probe`.");
-    ExitCode::SUCCESS
 }
 
 enum Request {

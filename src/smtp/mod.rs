@@ -12,6 +12,7 @@ pub mod capability;
 pub mod command;
 pub mod dot_stuff;
 pub mod error;
+pub mod explain;
 pub mod reply;
 pub mod sasl;
 pub mod session;

@@ -21,6 +21,9 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureSch
 pub struct TlsOptions {
     /// A PEM file of CA certificates to trust besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// CA certificates (DER) to trust besides the system's, such as the
+    /// local sandbox's in-memory CA.
+    pub extra_roots: Vec<Vec<u8>>,
     /// Accept any certificate (the result of the check is still reported).
     pub dangerous_accept_invalid_certs: bool,
 }
@@ -78,10 +81,16 @@ impl ClientSetup {
     /// call it once per connection, before connecting.
     pub fn new(options: &TlsOptions) -> Result<ClientSetup, TlsSetupError> {
         let provider = provider();
-        let extra = match &options.ca_file {
+        let mut extra = match &options.ca_file {
             Some(path) => read_ca_file(path)?,
             None => Vec::new(),
         };
+        extra.extend(
+            options
+                .extra_roots
+                .iter()
+                .map(|der| CertificateDer::from(der.clone())),
+        );
         let inner =
             rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
                 .map(|v| Arc::new(v) as Arc<dyn ServerCertVerifier>);

@@ -2,8 +2,10 @@
 
 mod common;
 mod engine;
+mod gui;
 mod hostile;
 mod probe;
+mod sandbox;
 mod send;
 mod server;
 mod usage;

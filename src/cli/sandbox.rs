@@ -1,0 +1,272 @@
+//! `postscope sandbox`: the local sandbox SMTP server, headless, for
+//! pointing other programs at. Prints a banner, then one line per message
+//! received, until Ctrl-C.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use clap::Args;
+
+use crate::sandbox::{
+    CA_FILE_NAME, Captured, Sandbox, SandboxConfig, SandboxError, advertised_extensions, clock_utc,
+};
+use crate::smtp::format_bytes;
+
+/// `postscope sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Where to listen: IP:PORT (IPv6 as [ADDR]:PORT). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
+    pub listen: SocketAddr,
+    /// Also write every message to DIR as <time>-<id>.eml, and the sandbox's
+    /// CA certificate to DIR/sandbox-ca.pem (for --ca-file). DIR is created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+}
+
+enum Event {
+    Message,
+    Stop,
+}
+
+/// Runs the sandbox until Ctrl-C. Exit 0 after a clean stop, 1 if it
+/// cannot start (address in use, unusable directory).
+pub fn run(args: SandboxArgs) -> ExitCode {
+    let config = SandboxConfig {
+        listen: args.listen,
+        save_dir: args.save_dir.clone(),
+        ..SandboxConfig::default()
+    };
+    let sandbox = match Sandbox::start(config) {
+        Ok(s) => s,
+        Err(e) => return start_failure(&e),
+    };
+    let (tx, rx) = mpsc::channel();
+    {
+        let tx = tx.clone();
+        if let Err(e) = ctrlc::set_handler(move || {
+            let _ = tx.send(Event::Stop);
+        }) {
+            eprintln!("warning: Ctrl-C cannot be caught ({e}); stop the sandbox with a signal");
+        }
+    }
+    let inbox = sandbox.inbox();
+    inbox.set_notify(Box::new(move || {
+        let _ = tx.send(Event::Message);
+    }));
+
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner(&sandbox).as_bytes());
+    let _ = out.flush();
+
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut total = 0u64;
+    while let Ok(event) = rx.recv() {
+        match event {
+            Event::Stop => break,
+            Event::Message => {
+                let messages = inbox.messages();
+                for m in &messages {
+                    if seen.insert(m.id) {
+                        total += 1;
+                        let _ = writeln!(out, "{}", message_line(m));
+                    }
+                }
+                let _ = out.flush();
+                seen.retain(|id| messages.iter().any(|m| m.id == *id));
+            }
+        }
+    }
+    sandbox.stop();
+    let _ = writeln!(out, "sandbox stopped; {total} message(s) received.");
+    let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+/// The address to give clients: a wildcard address means "this machine".
+fn client_addr(listen: SocketAddr) -> SocketAddr {
+    match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, listen.port()))
+        }
+        _ => listen,
+    }
+}
+
+fn banner(sandbox: &Sandbox) -> String {
+    let config = sandbox.config();
+    let addr = sandbox.local_addr();
+    let server = client_addr(addr);
+    let mut b = String::new();
+    let mut line = |s: String| {
+        b.push_str(&s);
+        b.push('\n');
+    };
+    line(format!("Postscope sandbox: listening on {addr}"));
+    line(
+        "  A local SMTP server for trying things out: it accepts every message and delivers none."
+            .into(),
+    );
+    if !addr.ip().is_loopback() {
+        line(format!(
+            "  WARNING: {} is not a loopback address: anyone who can reach it can send to it.",
+            addr.ip()
+        ));
+    }
+    let mut extensions = advertised_extensions(config.max_message_size, false);
+    if let Some(size) = extensions.first_mut() {
+        size.push_str(&format!(
+            " ({} per message)",
+            format_bytes(config.max_message_size)
+        ));
+    }
+    line(format!(
+        "  Supports: {}; not implicit TLS, not DSN.",
+        extensions.join(", ")
+    ));
+    line("  Any user name and password is accepted.".into());
+    line(format!(
+        "  Keeps the newest {} messages (at most {}) in memory.",
+        config.max_messages,
+        format_bytes(config.max_bytes)
+    ));
+    let ca_file = config.save_dir.as_ref().map(|d| d.join(CA_FILE_NAME));
+    if let (Some(dir), Some(ca)) = (&config.save_dir, &ca_file) {
+        line(format!(
+            "  Messages are also saved to {} as <time>-<id>.eml.",
+            dir.display()
+        ));
+        line(format!(
+            "  CA certificate (a new one at every start): {}",
+            ca.display()
+        ));
+    }
+    line("Send a test message:".into());
+    let common = "--from me@example.org --to you@example.org --subject Hello --body 'Hi there'";
+    line(format!(
+        "  postscope send --server {server} --tls none {common}"
+    ));
+    match &ca_file {
+        Some(ca) => line(format!(
+            "  PW=anything postscope send --server {server} --tls starttls --ca-file {} --auth-user me --password-env PW {common}",
+            ca.display()
+        )),
+        None => line(format!(
+            "  postscope send --server {server} --tls starttls --insecure {common}\n  \
+             (the CA exists only in memory: start with --save-dir DIR to get it as DIR/{CA_FILE_NAME} for --ca-file)"
+        )),
+    }
+    line("Press Ctrl-C to stop. Messages received:".into());
+    b
+}
+
+/// One line per message: time, sender, recipients, subject, size, how it
+/// came, attachments.
+fn message_line(m: &Captured) -> String {
+    let from = if m.mail_from.is_empty() {
+        "<>"
+    } else {
+        &m.mail_from
+    };
+    let subject = if m.summary.subject.is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        format!("{:?}", m.summary.subject)
+    };
+    let mut how = vec![if m.tls { "TLS" } else { "clear text" }.to_owned()];
+    if let Some(user) = &m.auth_user {
+        how.push(format!("user {user}"));
+    }
+    let mut line = format!(
+        "{} UTC  #{}  {from} -> {}  {subject}  {}  ({})",
+        clock_utc(m.received),
+        m.id,
+        m.rcpt_to.join(", "),
+        format_bytes(m.raw.len() as u64),
+        how.join(", ")
+    );
+    if !m.summary.attachments.is_empty() {
+        let names: Vec<&str> = m
+            .summary
+            .attachments
+            .iter()
+            .map(|a| {
+                if a.name.is_empty() {
+                    "(unnamed)"
+                } else {
+                    a.name.as_str()
+                }
+            })
+            .collect();
+        line.push_str(&format!("  attachments: {}", names.join(", ")));
+    }
+    line
+}
+
+fn start_failure(e: &SandboxError) -> ExitCode {
+    let hint = match e {
+        SandboxError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            "\nanother program is using that port: use --listen 127.0.0.1:0 (any free port) or another port."
+        }
+        SandboxError::Bind { .. } => {
+            "\nlisten on an address of this machine, such as --listen 127.0.0.1:2525 (or port 0 for any free port)."
+        }
+        _ => "",
+    };
+    let mut err = anstream::stderr();
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let _ = writeln!(err, "{style}error:{style:#} {e}{hint}");
+    ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{AttachmentSummary, Summary};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn one_line_per_message() {
+        let m = Captured {
+            id: 7,
+            received: UNIX_EPOCH + Duration::from_secs(3661),
+            peer: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            tls: true,
+            auth_user: Some("sandbox".into()),
+            mail_from: "a@example.org".into(),
+            rcpt_to: vec!["b@example.org".into(), "c@example.org".into()],
+            raw: vec![b'x'; 1500],
+            summary: Summary {
+                subject: "héllo".into(),
+                attachments: vec![AttachmentSummary {
+                    name: "x.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    size: 4,
+                }],
+                ..Summary::default()
+            },
+        };
+        assert_eq!(
+            message_line(&m),
+            "01:01:01 UTC  #7  a@example.org -> b@example.org, c@example.org  \"héllo\"  \
+             1.5 kB  (TLS, user sandbox)  attachments: x.pdf"
+        );
+    }
+
+    #[test]
+    fn wildcard_addresses_become_loopback_for_clients() {
+        let a: SocketAddr = "0.0.0.0:25".parse().unwrap();
+        assert_eq!(client_addr(a).to_string(), "127.0.0.1:25");
+        let a: SocketAddr = "[::]:25".parse().unwrap();
+        assert_eq!(client_addr(a).to_string(), "[::1]:25");
+    }
+}

@@ -1,0 +1,220 @@
+//! The local sandbox: a small SMTP server on this machine that accepts
+//! every message and keeps it in memory, so that a newcomer can send mail
+//! with no account and watch the whole exchange, and so that people can
+//! point their own programs at it (`postscope sandbox`).
+//!
+//! Nothing is ever relayed or delivered anywhere: a message is only
+//! captured in the [`Inbox`] (and, with [`SandboxConfig::save_dir`],
+//! written to a `.eml` file).
+//!
+//! What it supports, exactly (and it advertises nothing else in EHLO):
+//!
+//! * EHLO and HELO; MAIL, RCPT, DATA, RSET, NOOP, QUIT; VRFY (always 252);
+//!   HELP (214). LHLO, EXPN, ETRN, ATRN and BURL get 502; anything else 500.
+//! * `SIZE` (RFC 1870): the per-message limit, [`SandboxConfig::max_message_size`]
+//!   (50 MB by default). A larger `SIZE=` in MAIL FROM gets `552 5.3.4`; a
+//!   message that turns out larger is read to its end, discarded and
+//!   answered `552 5.3.4`.
+//! * `8BITMIME`, `SMTPUTF8`: accepted as parameters; the bytes are kept as
+//!   they come.
+//! * `PIPELINING`: every complete command in what arrived is answered in
+//!   order, the replies written in one go.
+//! * `ENHANCEDSTATUSCODES`: every reply after the greeting carries one.
+//! * `STARTTLS` (before TLS only), with a certificate for `localhost`,
+//!   `127.0.0.1` and `::1` signed by a CA made in memory at start
+//!   ([`Sandbox::ca_pem`]). The session starts afresh after the handshake
+//!   (RFC 3207), and anything the client pipelined after `STARTTLS` in
+//!   clear text is discarded.
+//! * `AUTH PLAIN LOGIN`, with or without TLS: any user name and password
+//!   is accepted; the user name is recorded with the message.
+//! * `CHUNKING` (RFC 3030): BDAT, including `BDAT 0 LAST`.
+//!
+//! Not supported: DSN (`NOTIFY`, `RET`, `ENVID`, `ORCPT`), BINARYMIME,
+//! other AUTH mechanisms, implicit TLS, relaying.
+//!
+//! Limits, so that a hostile client cannot hurt the app: a command line of
+//! at most 4 KiB (`500 5.5.2` beyond); at most 100 recipients per message
+//! (`452 4.5.3` beyond); 5 minutes for any wait for the client (then
+//! `421 4.4.2` and the connection is closed); at most 64 connections at
+//! once (`421 4.7.0` beyond); and the inbox keeps at most
+//! [`SandboxConfig::max_messages`] messages and [`SandboxConfig::max_bytes`]
+//! bytes, dropping the oldest ([`Inbox::dropped`] counts them). A message
+//! is held in memory while it arrives, so the worst case in flight is one
+//! size limit per connection.
+//!
+//! One thread accepts connections (polling a non-blocking listener, so
+//! [`Sandbox::stop`] takes effect within 50 ms) and each connection has a
+//! thread of its own (`server.rs`). The SMTP logic itself does no I/O
+//! (`session.rs`); commands are parsed by `smtp-proto`, messages summarised
+//! by `mail-parser`.
+
+mod inbox;
+mod server;
+mod session;
+mod tls;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use inbox::{AttachmentSummary, Captured, Inbox, PREVIEW_CHARS, Summary};
+pub use server::Sandbox;
+
+/// The name the sandbox gives itself in its greeting and EHLO reply.
+pub const SERVER_NAME: &str = "postscope.sandbox";
+
+/// The most recipients one message may have.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// The longest command line accepted, CRLF included.
+pub const MAX_LINE: usize = 4096;
+
+/// The most connections served at once.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// How long the server waits for the client at any point.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The name of the CA certificate file written into the save directory.
+pub const CA_FILE_NAME: &str = "sandbox-ca.pem";
+
+/// How a [`Sandbox`] is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Where to listen. Port 0 picks a free port ([`Sandbox::local_addr`]
+    /// tells which).
+    pub listen: SocketAddr,
+    /// The most messages kept in the inbox; older ones are dropped.
+    /// At least one is always kept.
+    pub max_messages: usize,
+    /// The most bytes (raw message sizes added up) kept in the inbox;
+    /// older messages are dropped. The newest message is always kept.
+    pub max_bytes: u64,
+    /// The largest message accepted, in bytes (advertised as `SIZE`).
+    pub max_message_size: u64,
+    /// If set, every accepted message is also written there as
+    /// `<timestamp>-<id>.eml`, and the CA certificate as
+    /// [`CA_FILE_NAME`] at start. The directory is created if missing.
+    pub save_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    /// 127.0.0.1 on a free port, 500 messages, 200 MB in all, 50 MB per
+    /// message, nothing saved to disk.
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            max_messages: 500,
+            max_bytes: 200_000_000,
+            max_message_size: 50_000_000,
+            save_dir: None,
+        }
+    }
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The address could not be listened on (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The in-memory CA or server certificate could not be made.
+    #[error("cannot make the sandbox's TLS certificate: {0}")]
+    Certificate(String),
+    /// The save directory could not be created or written.
+    #[error("cannot use the save directory {}: {source}", path.display())]
+    SaveDir {
+        /// The directory, or the file in it that failed.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The server thread could not be started.
+    #[error("cannot start the sandbox's thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The extensions the EHLO reply lists, in order, for people (the
+/// `postscope sandbox` banner, the GUI).
+pub fn advertised_extensions(max_message_size: u64, tls_active: bool) -> Vec<String> {
+    let mut list = vec![
+        format!("SIZE {max_message_size}"),
+        "8BITMIME".to_owned(),
+        "SMTPUTF8".to_owned(),
+        "PIPELINING".to_owned(),
+        "ENHANCEDSTATUSCODES".to_owned(),
+    ];
+    if !tls_active {
+        list.push("STARTTLS".to_owned());
+    }
+    list.push("AUTH PLAIN LOGIN".to_owned());
+    list.push("CHUNKING".to_owned());
+    list
+}
+
+/// `YYYYMMDDTHHMMSSZ` for a time (UTC), for file names.
+fn file_timestamp(t: std::time::SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(t);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+/// `HH:MM:SS` (UTC) for a time, for one-line logs.
+pub fn clock_utc(t: std::time::SystemTime) -> String {
+    let (_, _, _, h, mi, s) = civil(t);
+    format!("{h:02}:{mi:02}:{s:02}")
+}
+
+/// The UTC calendar date and time of `t` (Howard Hinnant's `civil_from_days`).
+fn civil(t: std::time::SystemTime) -> (i64, u32, u32, u32, u32, u32) {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn calendar_conversion() {
+        assert_eq!(super::file_timestamp(UNIX_EPOCH), "19700101T000000Z");
+        // 2024-02-29 13:45:07 UTC (a leap day).
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_214_307);
+        assert_eq!(super::file_timestamp(t), "20240229T134507Z");
+        assert_eq!(super::clock_utc(t), "13:45:07");
+    }
+
+    #[test]
+    fn starttls_is_advertised_only_before_tls() {
+        let before = super::advertised_extensions(10, false);
+        let after = super::advertised_extensions(10, true);
+        assert!(before.contains(&"STARTTLS".to_owned()));
+        assert!(!after.contains(&"STARTTLS".to_owned()));
+        assert_eq!(before[0], "SIZE 10");
+    }
+}

@@ -1,0 +1,135 @@
+//! The sandbox inbox: what the local sandbox server received, newest first,
+//! with the raw message of the selected one.
+
+use std::sync::Arc;
+
+use egui::RichText;
+
+use crate::sandbox::Captured;
+use crate::smtp::format_bytes;
+
+/// Which message is open.
+#[derive(Default)]
+pub struct InboxView {
+    selected: Option<u64>,
+}
+
+impl InboxView {
+    /// Draws the list and the selected message.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        messages: &[Arc<Captured>],
+        dropped: u64,
+        status: &str,
+    ) {
+        ui.horizontal(|ui| {
+            ui.heading("Sandbox inbox");
+            ui.label(RichText::new(status).weak());
+        });
+        if dropped > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{dropped} older message(s) were dropped to keep the inbox under its limit."
+                ))
+                .weak(),
+            );
+        }
+        ui.separator();
+        if messages.is_empty() {
+            ui.label("Nothing received yet. Send a message with the Local sandbox account and it appears here.");
+            return;
+        }
+        let list_height = (ui.available_height() * 0.4).max(120.0);
+        egui::ScrollArea::vertical()
+            .id_salt("inbox_list")
+            .max_height(list_height)
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                egui::Grid::new("inbox_grid")
+                    .num_columns(5)
+                    .striped(true)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for h in ["From", "To", "Subject", "Size", "Attachments"] {
+                            ui.label(RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for m in messages.iter().rev() {
+                            let selected = self.selected == Some(m.id);
+                            let subject = if m.summary.subject.is_empty() {
+                                "(no subject)"
+                            } else {
+                                &m.summary.subject
+                            };
+                            let from = if m.summary.from.is_empty() {
+                                &m.mail_from
+                            } else {
+                                &m.summary.from
+                            };
+                            if ui.selectable_label(selected, from).clicked() {
+                                self.selected = Some(m.id);
+                            }
+                            ui.label(m.rcpt_to.join(", "));
+                            if ui.selectable_label(selected, subject).clicked() {
+                                self.selected = Some(m.id);
+                            }
+                            ui.label(format_bytes(m.raw.len() as u64));
+                            let names: Vec<&str> = m
+                                .summary
+                                .attachments
+                                .iter()
+                                .map(|a| a.name.as_str())
+                                .collect();
+                            ui.label(if names.is_empty() {
+                                "—".to_string()
+                            } else {
+                                names.join(", ")
+                            });
+                            ui.end_row();
+                        }
+                    });
+            });
+        ui.separator();
+        let Some(m) = self
+            .selected
+            .and_then(|id| messages.iter().find(|m| m.id == id))
+        else {
+            ui.label(RichText::new("Select a message to see it whole.").weak());
+            return;
+        };
+        ui.label(format!(
+            "Envelope: MAIL FROM <{}> RCPT TO {} · {} · login {}",
+            m.mail_from,
+            m.rcpt_to
+                .iter()
+                .map(|r| format!("<{r}>"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            if m.tls { "over TLS" } else { "in clear text" },
+            m.auth_user.as_deref().unwrap_or("none"),
+        ));
+        for a in &m.summary.attachments {
+            ui.label(format!(
+                "📎 {} ({}, {})",
+                a.name,
+                a.content_type,
+                format_bytes(a.size)
+            ));
+        }
+        let mut raw = String::from_utf8_lossy(&m.raw).into_owned();
+        let label = ui.label("Raw message");
+        egui::ScrollArea::both()
+            .id_salt("inbox_raw")
+            .auto_shrink([false; 2])
+            .show(ui, |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut raw)
+                        .font(egui::TextStyle::Monospace)
+                        .desired_width(f32::INFINITY)
+                        .interactive(true),
+                )
+                .labelled_by(label.id);
+            });
+    }
+}

@@ -1,0 +1,284 @@
+//! The live transcript panel: every line of the exchange as it happens,
+//! coloured by direction and reply class, explained on hover, filterable,
+//! copyable and savable. Only the visible rows are laid out, so 100 000
+//! lines scroll as smoothly as ten.
+
+use egui::text::LayoutJob;
+use egui::{Color32, FontId, RichText, TextFormat};
+
+use crate::smtp::explain;
+use crate::smtp::transcript::TranscriptHeader;
+use crate::smtp::{Direction, ReplyClass, TranscriptEvent};
+
+/// What the panel asks the App to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranscriptIntent {
+    /// Save as text or JSON Lines (chosen by the file name).
+    Save,
+}
+
+/// The transcript of the current (or last) session and how it is viewed.
+#[derive(Default)]
+pub struct TranscriptView {
+    events: Vec<TranscriptEvent>,
+    server: String,
+    filter: String,
+    /// Indexes of the events that pass the filter.
+    shown: Vec<usize>,
+    /// The filter `shown` was computed for, and how many events it covers.
+    shown_for: (String, usize),
+}
+
+impl TranscriptView {
+    /// Starts a new transcript for a session with `server`.
+    pub fn clear(&mut self, server: String) {
+        self.events.clear();
+        self.shown.clear();
+        self.shown_for = (self.filter.clone(), 0);
+        self.server = server;
+    }
+
+    /// Appends a line.
+    pub fn push(&mut self, event: TranscriptEvent) {
+        self.events.push(event);
+    }
+
+    /// Every line so far.
+    pub fn events(&self) -> &[TranscriptEvent] {
+        &self.events
+    }
+
+    /// The whole transcript as text, swaks-style.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(self.events.len() * 48);
+        for e in &self.events {
+            out.push_str(&e.to_text());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The whole transcript as JSON Lines, header first (the CLI's format).
+    pub fn to_jsonl(&self) -> String {
+        let header = TranscriptHeader::new(&self.server, std::time::SystemTime::now());
+        let mut out = serde_json::to_string(&header).unwrap_or_default();
+        out.push('\n');
+        for e in &self.events {
+            out.push_str(&serde_json::to_string(e).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn refresh_filter(&mut self) {
+        let needle = self.filter.to_lowercase();
+        if self.shown_for.0 != self.filter || self.shown_for.1 > self.events.len() {
+            self.shown.clear();
+            self.shown_for = (self.filter.clone(), 0);
+        }
+        for i in self.shown_for.1..self.events.len() {
+            if needle.is_empty() || self.events[i].text.to_lowercase().contains(&needle) {
+                self.shown.push(i);
+            }
+        }
+        self.shown_for.1 = self.events.len();
+    }
+
+    /// Draws the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<TranscriptIntent> {
+        let mut intent = None;
+        ui.horizontal(|ui| {
+            ui.heading("Transcript");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let has_lines = !self.events.is_empty();
+                if ui
+                    .add_enabled(has_lines, egui::Button::new("Save…"))
+                    .on_hover_text("Save as text (.txt) or JSON Lines (.jsonl)")
+                    .on_disabled_hover_text("Nothing to save yet: send a message first")
+                    .clicked()
+                {
+                    intent = Some(TranscriptIntent::Save);
+                }
+                if ui
+                    .add_enabled(has_lines, egui::Button::new("Copy all"))
+                    .on_hover_text("Copy the whole transcript as text")
+                    .on_disabled_hover_text("Nothing to copy yet")
+                    .clicked()
+                {
+                    ui.ctx().copy_text(self.to_text());
+                }
+                let edit = ui.add(
+                    egui::TextEdit::singleline(&mut self.filter)
+                        .hint_text("filter")
+                        .desired_width(120.0),
+                );
+                let label = ui.label("Filter");
+                let _ = edit.labelled_by(label.id);
+            });
+        });
+        ui.separator();
+        self.refresh_filter();
+        if self.events.is_empty() {
+            ui.label(
+                RichText::new(
+                    "Every command and reply of the next send appears here as it happens. \
+                     Hover over a line to see what it means.",
+                )
+                .weak(),
+            );
+            return intent;
+        }
+        let dark = ui.visuals().dark_mode;
+        let font = FontId::monospace(12.0);
+        let row_height = ui.fonts_mut(|f| f.row_height(&font));
+        egui::ScrollArea::both()
+            .auto_shrink([false; 2])
+            .stick_to_bottom(true)
+            .show_rows(ui, row_height, self.shown.len(), |ui, rows| {
+                for &i in &self.shown[rows] {
+                    let event = &self.events[i];
+                    let label = egui::Label::new(row_job(event, &font, dark)).extend();
+                    let response = ui.add(label);
+                    if response.hovered()
+                        && let Some(text) = explain::event(event)
+                    {
+                        response.on_hover_text(text);
+                    }
+                }
+            });
+        intent
+    }
+}
+
+/// The colour of a line: client lines blue, replies by class, notes grey,
+/// errors red; lighter shades on a dark background.
+pub fn line_color(event: &TranscriptEvent, dark: bool) -> Color32 {
+    let pick = |light: Color32, dark_c: Color32| if dark { dark_c } else { light };
+    match event.direction {
+        Direction::Sent => pick(
+            Color32::from_rgb(0x1f, 0x5f, 0xbf),
+            Color32::from_rgb(0x7c, 0xb7, 0xff),
+        ),
+        Direction::Received => match event.class() {
+            Some(ReplyClass::PositiveCompletion) => pick(
+                Color32::from_rgb(0x1b, 0x7f, 0x2a),
+                Color32::from_rgb(0x7d, 0xd8, 0x8a),
+            ),
+            Some(ReplyClass::PositiveIntermediate) => pick(
+                Color32::from_rgb(0x00, 0x7b, 0x83),
+                Color32::from_rgb(0x6f, 0xd6, 0xdc),
+            ),
+            Some(ReplyClass::TransientNegative) => pick(
+                Color32::from_rgb(0xa8, 0x62, 0x00),
+                Color32::from_rgb(0xff, 0xc1, 0x5e),
+            ),
+            Some(ReplyClass::PermanentNegative) | None => pick(
+                Color32::from_rgb(0xc0, 0x1c, 0x28),
+                Color32::from_rgb(0xff, 0x7b, 0x7b),
+            ),
+        },
+        Direction::Note => pick(Color32::from_gray(0x60), Color32::from_gray(0xa0)),
+        Direction::Error => pick(
+            Color32::from_rgb(0xc0, 0x1c, 0x28),
+            Color32::from_rgb(0xff, 0x6b, 0x6b),
+        ),
+    }
+}
+
+/// The arrow that tells client and server apart at a glance.
+pub fn arrow(event: &TranscriptEvent) -> &'static str {
+    match (event.direction, event.secure) {
+        (Direction::Sent, false) => "→",
+        (Direction::Sent, true) => "⇒",
+        (Direction::Received, false) => "←",
+        (Direction::Received, true) => "⇐",
+        (Direction::Note, _) => "•",
+        (Direction::Error, _) => "✖",
+    }
+}
+
+/// One row: time, arrow, text, as one label (so a screen reader reads it whole).
+fn row_job(event: &TranscriptEvent, font: &FontId, dark: bool) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let weak = if dark {
+        Color32::from_gray(0x90)
+    } else {
+        Color32::from_gray(0x70)
+    };
+    let ms = event.at.as_secs_f64() * 1000.0;
+    let time = if ms < 10_000.0 {
+        format!("{ms:>8.1} ms ")
+    } else {
+        format!("{:>9.2} s ", ms / 1000.0)
+    };
+    job.append(&time, 0.0, TextFormat::simple(font.clone(), weak));
+    let color = line_color(event, dark);
+    job.append(arrow(event), 0.0, TextFormat::simple(font.clone(), color));
+    job.append(" ", 0.0, TextFormat::simple(font.clone(), color));
+    job.append(&event.text, 0.0, TextFormat::simple(font.clone(), color));
+    job.wrap.max_rows = 1;
+    job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::ReplyCode;
+    use std::time::Duration;
+
+    fn ev(direction: Direction, text: &str, code: Option<u16>) -> TranscriptEvent {
+        TranscriptEvent {
+            at: Duration::from_millis(3),
+            direction,
+            secure: false,
+            text: text.into(),
+            code: code.map(ReplyCode),
+        }
+    }
+
+    #[test]
+    fn filter_is_incremental_and_case_insensitive() {
+        let mut view = TranscriptView::default();
+        view.clear("127.0.0.1:25".into());
+        view.push(ev(Direction::Sent, "EHLO x", None));
+        view.push(ev(Direction::Received, "250 OK", Some(250)));
+        view.filter = "ehlo".into();
+        view.refresh_filter();
+        assert_eq!(view.shown, vec![0]);
+        view.push(ev(Direction::Sent, "ehlo again", None));
+        view.refresh_filter();
+        assert_eq!(view.shown, vec![0, 2]);
+        view.filter.clear();
+        view.refresh_filter();
+        assert_eq!(view.shown, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn classes_have_distinct_colours() {
+        let colors: Vec<Color32> = [250, 354, 451, 550]
+            .into_iter()
+            .map(|c| line_color(&ev(Direction::Received, "x", Some(c)), false))
+            .collect();
+        for (i, a) in colors.iter().enumerate() {
+            for b in &colors[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_ne!(
+            line_color(&ev(Direction::Sent, "x", None), false),
+            colors[0]
+        );
+    }
+
+    #[test]
+    fn exports() {
+        let mut view = TranscriptView::default();
+        view.clear("h:25".into());
+        view.push(ev(Direction::Received, "220 hi", Some(220)));
+        assert_eq!(view.to_text(), "     3.0 ms <-  220 hi\n");
+        let jsonl = view.to_jsonl();
+        let mut lines = jsonl.lines();
+        assert!(lines.next().unwrap().contains("\"version\":1"));
+        assert!(lines.next().unwrap().contains("\"text\":\"220 hi\""));
+    }
+}

@@ -1,0 +1,654 @@
+//! The local sandbox server (`postscope::sandbox`): driven by our own SMTP
+//! engine, by Python's smtplib (an independent client), by a raw socket
+//! (pipelining, limits, the STARTTLS injection case) and as the
+//! `postscope sandbox` binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use postscope::message::{self, Draft};
+use postscope::sandbox::{CA_FILE_NAME, MAX_CONNECTIONS, Sandbox, SandboxConfig};
+use postscope::smtp::{
+    self, AuthPlan, CancelToken, ClientId, Connection, Credentials, Envelope, Job, Mechanism,
+    Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
+};
+
+use crate::common::{Work, send_args};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(config).expect("start the sandbox")
+}
+
+/// Sends `bytes` to the sandbox with our engine.
+fn engine_send(
+    sandbox: &Sandbox,
+    tls: TlsMode,
+    auth: AuthPlan,
+    envelope: (&str, Vec<String>),
+    bytes: &[u8],
+) -> (smtp::Report, Result<(), smtp::SessionError>) {
+    let addr = sandbox.local_addr();
+    let target = Target {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+    };
+    let options = TlsOptions {
+        extra_roots: vec![sandbox.ca_der()],
+        ..Default::default()
+    };
+    let config = SessionConfig {
+        client_id: ClientId::parse("client.example").unwrap(),
+        tls,
+        auth,
+        job: Job::Send(Envelope {
+            from: envelope.0.to_owned(),
+            recipients: envelope.1,
+            size: Some(bytes.len() as u64),
+            eight_bit: !bytes.is_ascii(),
+        }),
+        allow_partial: false,
+        timeouts: Timeouts::uniform(Duration::from_secs(20)),
+    };
+    let body = bytes.to_vec();
+    smtp::run(
+        Connection {
+            target: &target,
+            tls: &options,
+            cancel: &CancelToken::default(),
+        },
+        config,
+        Some(&body),
+        &mut |_| {},
+    )
+}
+
+#[test]
+fn engine_starttls_auth_bcc_and_attachments() {
+    let sandbox = start(SandboxConfig::default());
+    let work = Work::new();
+    let bin: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\nnot really a pdf\n".to_vec();
+    let draft = Draft {
+        from: "Ada <ada@example.org>".into(),
+        to: vec!["bob@example.org".into()],
+        cc: vec!["carol@example.org".into()],
+        bcc: vec!["hidden@example.org".into()],
+        subject: "héllo sandbox".into(),
+        body: "Hi Bob,\n.a line that starts with a dot\n".into(),
+        attachments: vec![
+            work.file("bin.dat", &bin),
+            work.file("résumé final.pdf", &pdf),
+        ],
+        ..Draft::default()
+    };
+    let built = message::build(&draft).expect("build the message");
+    let (report, result) = engine_send(
+        &sandbox,
+        TlsMode::StartTls,
+        AuthPlan::Auto(Credentials {
+            user: "sandbox".into(),
+            secret: Secret::Password("sandbox".into()),
+        }),
+        (&built.envelope.from, built.envelope.recipients.clone()),
+        &built.bytes,
+    );
+    assert!(result.is_ok(), "{result:?}\n{report:?}");
+    assert!(report.tls.is_some());
+    assert_eq!(report.auth, Some(Mechanism::Plain));
+
+    let messages = sandbox.inbox().wait_for(1, WAIT);
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.id, 1);
+    assert!(m.tls);
+    assert_eq!(m.auth_user.as_deref(), Some("sandbox"));
+    assert_eq!(m.mail_from, "ada@example.org");
+    assert_eq!(
+        m.rcpt_to,
+        ["bob@example.org", "carol@example.org", "hidden@example.org"]
+    );
+    assert!(m.peer.ip().is_loopback());
+    // Byte for byte what was built (SMTP ends the last line with CRLF if it had none).
+    let mut expected = built.bytes.clone();
+    if !expected.ends_with(b"\r\n") {
+        expected.extend_from_slice(b"\r\n");
+    }
+    assert!(
+        m.raw == expected,
+        "the captured message differs from the one sent"
+    );
+    let s = &m.summary;
+    assert_eq!(s.subject, "héllo sandbox");
+    assert_eq!(s.from, "Ada <ada@example.org>");
+    assert_eq!(s.to, "bob@example.org");
+    assert_eq!(s.cc, "carol@example.org");
+    assert!(s.date.is_some());
+    assert!(
+        s.text_preview.starts_with("Hi Bob,"),
+        "{:?}",
+        s.text_preview
+    );
+    let names: Vec<(&str, u64)> = s
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_str(), a.size))
+        .collect();
+    assert_eq!(
+        names,
+        [("bin.dat", 5000), ("résumé final.pdf", pdf.len() as u64)]
+    );
+    assert_eq!(s.attachments[1].content_type, "application/pdf");
+    sandbox.stop();
+}
+
+#[test]
+fn engine_over_clear_text_without_login() {
+    let sandbox = start(SandboxConfig::default());
+    let raw = b"Subject: plain\r\n\r\nhello\r\n";
+    let (_, result) = engine_send(
+        &sandbox,
+        TlsMode::None,
+        AuthPlan::None,
+        ("a@example.org", vec!["b@example.org".into()]),
+        raw,
+    );
+    assert!(result.is_ok(), "{result:?}");
+    let m = &sandbox.inbox().wait_for(1, WAIT)[0];
+    assert!(!m.tls);
+    assert_eq!(m.auth_user, None);
+    assert_eq!(m.raw, raw);
+    assert_eq!(m.summary.subject, "plain");
+}
+
+/// `$POSTSCOPE_TEST_PYTHON`, else the repository's `.venv/bin/python`, else
+/// `python3` (as tests/it/server.rs). Only the standard library is used.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("POSTSCOPE_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
+const SMTPLIB_SCRIPT: &str = r#"
+import smtplib, ssl, sys
+host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+msg = (b"From: p@example.org\r\nTo: q@example.org\r\nSubject: from python\r\n\r\n"
+       b".a line with a leading dot\r\n8-bit: \xc3\xa9\r\n")
+with smtplib.SMTP(host, port, timeout=20) as s:
+    s.ehlo("python.example")
+    assert s.has_extn("starttls"), s.esmtp_features
+    assert s.has_extn("pipelining") and s.has_extn("chunking") and s.has_extn("8bitmime")
+    s.starttls(context=ctx)
+    s.ehlo("python.example")
+    assert not s.has_extn("starttls"), s.esmtp_features
+    s.login("pyuser", "any password")
+    refused = s.sendmail("p@example.org", ["q@example.org", "r@example.org"], msg,
+                         mail_options=["BODY=8BITMIME"])
+    assert refused == {}, refused
+    code, text = s.noop()
+    assert code == 250, (code, text)
+with smtplib.SMTP(host, port, timeout=20) as s:
+    s.ehlo("python.example")
+    s.user, s.password = "loginuser", "pw"
+    code, text = s.auth("LOGIN", s.auth_login)
+    assert code == 235, (code, text)
+    s.sendmail("<>", ["q@example.org"], b"Subject: second\r\n\r\nx\r\n")
+print("OK")
+"#;
+
+#[test]
+fn python_smtplib_starttls_login_and_send() {
+    let sandbox = start(SandboxConfig::default());
+    let work = Work::new();
+    let ca = work.file("ca.pem", sandbox.ca_pem().as_bytes());
+    let addr = sandbox.local_addr();
+    let python = python();
+    let output = Command::new(&python)
+        .arg("-c")
+        .arg(SMTPLIB_SCRIPT)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .arg(&ca)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.trim() == "OK",
+        "smtplib failed ({:?})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    let messages = sandbox.inbox().wait_for(2, WAIT);
+    assert_eq!(messages.len(), 2);
+    let m = &messages[0];
+    assert!(m.tls);
+    assert_eq!(m.auth_user.as_deref(), Some("pyuser"));
+    assert_eq!(m.rcpt_to, ["q@example.org", "r@example.org"]);
+    assert_eq!(
+        m.raw,
+        b"From: p@example.org\r\nTo: q@example.org\r\nSubject: from python\r\n\r\n\
+          .a line with a leading dot\r\n8-bit: \xc3\xa9\r\n"
+    );
+    assert_eq!(m.summary.subject, "from python");
+    let m = &messages[1];
+    assert!(!m.tls);
+    assert_eq!(m.auth_user.as_deref(), Some("loginuser"));
+    assert_eq!(m.mail_from, "");
+}
+
+/// A client that speaks raw SMTP over a socket.
+struct Raw {
+    reader: BufReader<TcpStream>,
+}
+
+impl Raw {
+    fn connect(addr: SocketAddr) -> Raw {
+        let stream = TcpStream::connect(addr).expect("connect to the sandbox");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut raw = Raw {
+            reader: BufReader::new(stream),
+        };
+        let greeting = raw.reply();
+        assert_eq!(
+            greeting,
+            "220 postscope.sandbox Postscope sandbox ESMTP ready\r\n"
+        );
+        raw
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.reader.get_mut().write_all(bytes).expect("write");
+    }
+
+    /// One whole reply (all its lines).
+    fn reply(&mut self) -> String {
+        let mut reply = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("read a reply");
+            assert!(
+                n > 0,
+                "the sandbox closed the connection; so far: {reply:?}"
+            );
+            reply.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return reply;
+            }
+        }
+    }
+
+    /// The first line of each of the next `n` replies.
+    fn replies(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| self.reply().lines().last().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+fn codes(replies: &[String]) -> Vec<&str> {
+    replies.iter().map(|r| &r[..3]).collect()
+}
+
+#[test]
+fn pipelined_commands_size_limit_and_inbox_cap() {
+    let sandbox = start(SandboxConfig {
+        max_messages: 3,
+        max_message_size: 10_000,
+        ..SandboxConfig::default()
+    });
+    let inbox = sandbox.inbox();
+    let mut c = Raw::connect(sandbox.local_addr());
+    c.send(b"EHLO raw.example\r\n");
+    let ehlo = c.reply();
+    assert!(ehlo.contains("250-SIZE 10000\r\n"), "{ehlo}");
+    assert!(ehlo.ends_with("250 CHUNKING\r\n"), "{ehlo}");
+
+    // Declared too big: refused at MAIL.
+    c.send(b"MAIL FROM:<a@example.org> SIZE=20000\r\n");
+    assert_eq!(
+        c.replies(1),
+        ["552 5.3.4 Message size exceeds fixed limit of 10000 bytes"]
+    );
+    // Too big without a declaration: read to the end, refused, not stored.
+    c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+    assert_eq!(codes(&c.replies(3)), ["250", "250", "354"]);
+    let line = [b"x".repeat(998), b"\r\n".to_vec()].concat();
+    for _ in 0..20 {
+        c.send(&line);
+    }
+    c.send(b".\r\n");
+    let refused = c.replies(1);
+    assert!(refused[0].starts_with("552 5.3.4 "), "{refused:?}");
+    assert!(inbox.is_empty());
+
+    // Five messages in one pipelined batch; the cap keeps the newest three.
+    let mut batch = Vec::new();
+    for i in 1..=5 {
+        batch.extend_from_slice(
+            format!(
+                "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+                 Subject: n{i}\r\n\r\nbody {i}\r\n.\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    batch.extend_from_slice(b"QUIT\r\n");
+    c.send(&batch);
+    let replies = c.replies(21);
+    for i in 0..5 {
+        assert_eq!(
+            codes(&replies[i * 4..i * 4 + 4]),
+            ["250", "250", "354", "250"]
+        );
+        assert_eq!(
+            replies[i * 4 + 3],
+            format!("250 2.0.0 Ok: queued as {}", i + 1)
+        );
+    }
+    assert_eq!(
+        replies[20],
+        "221 2.0.0 postscope.sandbox closing connection"
+    );
+    let mut rest = Vec::new();
+    c.reader.read_to_end(&mut rest).expect("read to the end");
+    assert!(rest.is_empty());
+
+    let kept = inbox.wait_for(3, WAIT);
+    let subjects: Vec<&str> = kept.iter().map(|m| m.summary.subject.as_str()).collect();
+    assert_eq!(subjects, ["n3", "n4", "n5"]);
+    assert_eq!(inbox.dropped(), 2);
+    assert_eq!(kept[2].raw, b"Subject: n5\r\n\r\nbody 5\r\n");
+}
+
+#[test]
+fn starttls_discards_commands_pipelined_in_clear_text() {
+    let sandbox = start(SandboxConfig::default());
+    let mut c = Raw::connect(sandbox.local_addr());
+    c.send(b"EHLO raw.example\r\n");
+    c.reply();
+    // The injection: MAIL FROM sent in clear text right behind STARTTLS.
+    c.send(b"STARTTLS\r\nMAIL FROM:<evil@example.org>\r\n");
+    assert_eq!(c.replies(1), ["220 2.0.0 Ready to start TLS"]);
+    assert!(
+        c.reader.buffer().is_empty(),
+        "a reply came for the injected command"
+    );
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(sandbox.ca_der()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let client = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = c.reader.into_inner();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(client, tcp));
+    // Had the injected MAIL been kept, this RCPT would be accepted.
+    tls.get_mut()
+        .write_all(b"EHLO raw.example\r\nRCPT TO:<b@example.org>\r\nQUIT\r\n")
+        .unwrap();
+    let mut read_reply = || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            tls.read_line(&mut line).expect("read over TLS");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    };
+    assert_eq!(read_reply(), "250 CHUNKING\r\n");
+    assert_eq!(read_reply(), "503 5.5.1 Need MAIL command first\r\n");
+    assert!(read_reply().starts_with("221 "));
+    assert!(sandbox.inbox().is_empty());
+}
+
+#[test]
+fn stop_is_prompt_with_idle_clients_and_connections_are_capped() {
+    let sandbox = start(SandboxConfig::default());
+    let addr = sandbox.local_addr();
+    let mut idle = Raw::connect(addr);
+    // Fill every slot, then one more is turned away.
+    let mut others: Vec<Raw> = (1..MAX_CONNECTIONS).map(|_| Raw::connect(addr)).collect();
+    let mut extra = TcpStream::connect(addr).unwrap();
+    extra.set_read_timeout(Some(WAIT)).unwrap();
+    let mut refused = String::new();
+    let _ = extra.read_to_string(&mut refused);
+    assert!(refused.starts_with("421 4.7.0 "), "{refused:?}");
+    others.truncate(1);
+    others[0].send(b"NOOP\r\n");
+    assert_eq!(codes(&others[0].replies(1)), ["250"]);
+
+    let started = Instant::now();
+    sandbox.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    // The idle client's connection was closed.
+    let mut rest = Vec::new();
+    let n = idle.reader.read_to_end(&mut rest).unwrap_or(0);
+    assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&rest));
+}
+
+/// The `postscope sandbox` binary, running, with its stdout read line by line.
+struct Headless {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Headless {
+    fn start(work: &Work, save_dir: &Path) -> Headless {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_postscope"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--save-dir"])
+            .arg(save_dir)
+            .env("XDG_CONFIG_HOME", work.path().join("config"))
+            .env("XDG_DATA_HOME", work.path().join("data"))
+            .env("XDG_CACHE_HOME", work.path().join("cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start postscope sandbox");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Headless {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next stdout line that contains `needle` (panics after 20 s).
+    fn line_with(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no line with {needle:?} from postscope sandbox; stdout so far:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
+    let work = Work::new();
+    let save_dir = work.path().join("saved");
+    let mut server = Headless::start(&work, &save_dir);
+    let first = server.line_with("listening on ");
+    let addr: SocketAddr = first
+        .rsplit(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    assert_ne!(addr.port(), 0, "{first}");
+    server.line_with("Any user name and password is accepted");
+    server.line_with("Ctrl-C");
+    let ca = save_dir.join(CA_FILE_NAME);
+    assert!(ca.exists(), "{} was not written", ca.display());
+
+    // Clear text.
+    let run = work
+        .postscope()
+        .args(send_args(&addr.to_string()))
+        .args(["--tls", "none"])
+        .run();
+    run.expect_status(0);
+    let line = server.line_with("#1 ");
+    assert!(
+        line.contains("a@example.org -> b@example.org")
+            && line.contains("\"test\"")
+            && line.contains("clear text"),
+        "{line}"
+    );
+
+    // STARTTLS, trusting the saved CA, with a login and an attachment.
+    let attachment = work.file("notes.txt", b"some notes\n");
+    let run = work
+        .postscope()
+        .args(send_args(&addr.to_string()))
+        .args(["--tls", "starttls", "--auth-user", "someone"])
+        .password("whatever")
+        .arg("--ca-file")
+        .arg(&ca)
+        .arg("--attach")
+        .arg(&attachment)
+        .run();
+    run.expect_status(0);
+    let line = server.line_with("#2 ");
+    assert!(
+        line.contains("(TLS, user someone)") && line.contains("attachments: notes.txt"),
+        "{line}"
+    );
+
+    // Both messages were saved, whole.
+    let mut saved: Vec<PathBuf> = std::fs::read_dir(&save_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    saved.sort();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    let names: Vec<String> = saved
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names[0].ends_with("-000001.eml") && names[1].ends_with("-000002.eml"),
+        "{names:?}"
+    );
+    let first_eml = std::fs::read(&saved[0]).unwrap();
+    let text = String::from_utf8_lossy(&first_eml);
+    assert!(
+        text.contains("Subject: test\r\n") && text.ends_with("hello\r\n"),
+        "{text}"
+    );
+
+    // Ctrl-C: a clean stop, exit 0.
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    server.line_with("sandbox stopped; 2 message(s) received.");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "postscope sandbox did not exit after SIGINT"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn headless_binary_explains_a_port_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let work = Work::new();
+    let run = work.postscope().args(["sandbox", "--listen", &addr]).run();
+    run.expect_status(1)
+        .stderr_contains(&format!("cannot listen on {addr}"))
+        .stderr_contains("--listen 127.0.0.1:0");
+}
+
+#[test]
+fn ipv6_loopback_with_starttls() {
+    let sandbox = start(SandboxConfig {
+        listen: "[::1]:0".parse().unwrap(),
+        ..SandboxConfig::default()
+    });
+    let (_, result) = engine_send(
+        &sandbox,
+        TlsMode::StartTls,
+        AuthPlan::None,
+        ("a@example.org", vec!["b@example.org".into()]),
+        b"Subject: v6\r\n\r\nhi\r\n",
+    );
+    assert!(result.is_ok(), "{result:?}");
+    let m = &sandbox.inbox().wait_for(1, WAIT)[0];
+    assert!(m.tls && m.peer.is_ipv6());
+}
+
+#[test]
+fn handles_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sandbox>();
+    send_sync::<postscope::sandbox::Inbox>();
+    send_sync::<postscope::sandbox::Captured>();
+}
