@@ -18,9 +18,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::message::{self, Draft};
+use crate::smtp::transport::FileBody;
 use crate::smtp::{
-    self, AuthPlan, CancelToken, ClientId, Connection, Credentials, Envelope, Job, Mechanism,
-    Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
+    self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
+    Mechanism, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
 };
 
 /// The exit statuses, as `--help` prints them.
@@ -241,7 +242,7 @@ pub struct SendRequest {
     target: Target,
     tls: TlsOptions,
     config: SessionConfig,
-    message: Vec<u8>,
+    message: Box<dyn BodySource>,
     sensitive: Vec<String>,
 }
 
@@ -442,16 +443,17 @@ impl SendArgs {
             headers: self.header.clone(),
             attachments: self.attach.clone(),
         };
-        let (envelope, bytes) = match &self.eml {
+        let (envelope, message): (_, Box<dyn BodySource>) = match &self.eml {
             Some(path) => {
                 let envelope = message::envelope(&draft)?;
-                let bytes = std::fs::read(path).map_err(|e| {
+                // Streamed from the file: memory stays flat whatever its size.
+                let file = FileBody::open(path).map_err(|e| {
                     UsageError::Invalid(format!(
                         "cannot read the message file {}: {e}",
                         path.display()
                     ))
                 })?;
-                (envelope, bytes)
+                (envelope, Box::new(file))
             }
             None => {
                 draft.body = match (&self.body, &self.body_file) {
@@ -460,7 +462,7 @@ impl SendArgs {
                     (None, None) => String::new(),
                 };
                 let built = message::build(&draft)?;
-                (built.envelope, built.bytes)
+                (built.envelope, Box::new(built.bytes))
             }
         };
         let creds = self.credentials()?;
@@ -476,8 +478,8 @@ impl SendArgs {
             job: Job::Send(Envelope {
                 from: envelope.from,
                 recipients: envelope.recipients,
-                size: Some(bytes.len() as u64),
-                eight_bit: !bytes.is_ascii(),
+                size: message.size(),
+                eight_bit: message.eight_bit(),
             }),
             allow_partial: self.allow_partial,
             timeouts: self.connect.timeouts(),
@@ -486,7 +488,7 @@ impl SendArgs {
             target,
             tls,
             config,
-            message: bytes,
+            message,
             sensitive,
         })
     }
@@ -561,7 +563,7 @@ pub fn run(command: Command) -> ExitCode {
                     cancel: &cancel,
                 },
                 req.config,
-                Some(&req.message),
+                Some(req.message.as_ref()),
                 &mut |event| out.event(event),
             );
             out.finish_send(&report, &result)
