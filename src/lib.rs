@@ -4,7 +4,9 @@
 //! line ([`cli`]); the binary only parses arguments and dispatches.
 
 pub mod cli;
+pub mod clock;
 pub mod message;
 pub mod sandbox;
 pub mod smtp;
+pub mod store;
 pub mod ui;

@@ -161,7 +161,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "ADDR", help_heading = "Message")]
     pub bcc: Vec<String>,
     /// Where replies should go.
-    #[arg(long, value_name = "ADDR", help_heading = "Message")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        help_heading = "Message",
+        conflicts_with = "eml"
+    )]
     pub reply_to: Vec<String>,
     /// The subject.
     #[arg(
@@ -414,6 +419,18 @@ impl SendArgs {
             (AuthArg::None, Some(_)) => Err(UsageError::Invalid(
                 "--auth none contradicts --auth-user: drop one of them".into(),
             )),
+            (AuthArg::Plain | AuthArg::Login, Some(c)) if matches!(c.secret, Secret::Token(_)) => {
+                Err(UsageError::Invalid(
+                    "--auth plain and --auth login need a password (--password-env or \
+                     --password-stdin), not a token; use --auth xoauth2 for a token"
+                        .into(),
+                ))
+            }
+            (AuthArg::Xoauth2, Some(c)) if matches!(c.secret, Secret::Password(_)) => {
+                Err(UsageError::Invalid(
+                    "--auth xoauth2 needs an OAuth2 token (--token-env VAR), not a password".into(),
+                ))
+            }
             (AuthArg::Plain, c) => forced(Mechanism::Plain, c),
             (AuthArg::Login, c) => forced(Mechanism::Login, c),
             (AuthArg::Xoauth2, c) => forced(Mechanism::XOAuth2, c),

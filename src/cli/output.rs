@@ -106,7 +106,11 @@ impl Output {
             return;
         };
         let mut e = e.clone();
-        e.text = self.scrub(&e.text);
+        // Only our own lines: scrubbing what the server said would turn the
+        // transcript into an oracle for a short password ("250" → <redacted>).
+        if e.direction == Direction::Sent {
+            e.text = self.scrub(&e.text);
+        }
         if self.live {
             let style = style_for(&e);
             let mut err = anstream::stderr().lock();

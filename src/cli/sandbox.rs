@@ -207,7 +207,8 @@ fn message_line(m: &Captured) -> String {
             .collect();
         line.push_str(&format!("  attachments: {}", names.join(", ")));
     }
-    line
+    // Everything above came from the client: no terminal escapes get through.
+    crate::smtp::transcript::escape_controls(&line).into_owned()
 }
 
 fn start_failure(e: &SandboxError) -> ExitCode {

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -62,7 +61,7 @@ impl Sandbox {
                 source,
             })?;
             let path = dir.join(CA_FILE_NAME);
-            write_atomically(&path, certs.ca_pem.as_bytes())
+            crate::store::write_atomically(&path, certs.ca_pem.as_bytes())
                 .map_err(|source| SandboxError::SaveDir { path, source })?;
         }
         let bind = |source| SandboxError::Bind {
@@ -331,7 +330,7 @@ fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String
     let received = SystemTime::now();
     if let Some(dir) = &shared.config.save_dir {
         let path = dir.join(format!("{}-{id:06}.eml", file_timestamp(received)));
-        write_atomically(&path, &d.raw)
+        crate::store::write_atomically(&path, &d.raw)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let summary = Summary::parse(&d.raw);
@@ -347,24 +346,4 @@ fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String
         summary,
     });
     Ok(id)
-}
-
-/// Writes a file whole or not at all: a temporary file in the same
-/// directory, renamed into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -231,9 +231,9 @@ impl SessionError {
     pub fn exit_status(&self) -> u8 {
         match self {
             SessionError::Cancelled { .. } => 130,
-            // A dropped connection with no reply to blame is its own status,
-            // except after the data, where the message may have arrived.
-            SessionError::ConnectionLost { stage, .. } if *stage != Stage::Message => 6,
+            // A dropped connection with no reply to blame is its own status
+            // (after the final dot it is DeliveryUnknown instead).
+            SessionError::ConnectionLost { .. } => 6,
             SessionError::Tls { .. } => 29,
             SessionError::Body(_) => 1,
             other => other.stage().exit_status(),

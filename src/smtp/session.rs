@@ -461,9 +461,27 @@ impl Session {
 
     /// The user cancelled. The driver closes the connection afterwards.
     pub fn cancel(&mut self, now: Instant) {
-        if self.phase != Phase::Done {
-            let stage = self.stage;
-            self.fail(now, SessionError::Cancelled { stage });
+        if self.phase == Phase::Done {
+            return;
+        }
+        match self.expect.front() {
+            // The message is out and the server has not answered: it may
+            // have been delivered, so "cancelled" would be a lie.
+            Some(Expect::DataEnd) => self.fail(
+                now,
+                SessionError::DeliveryUnknown {
+                    reason: "cancelled while waiting for the reply".into(),
+                },
+            ),
+            // The job is done; only the goodbye was cut short.
+            Some(Expect::Quit) if self.failure.is_none() => {
+                self.note(now, "cancelled while closing");
+                self.finish(now);
+            }
+            _ => {
+                let stage = self.stage;
+                self.fail(now, SessionError::Cancelled { stage });
+            }
         }
     }
 
@@ -578,13 +596,6 @@ impl Session {
         self.deadline.map(|(d, _)| d)
     }
 
-    /// Bytes of the server's replies received but not yet consumed. The
-    /// driver checks this before a TLS handshake: anything here arrived in
-    /// clear text after the 220 and must not be trusted.
-    pub fn buffered_input(&self) -> usize {
-        self.parser.buffered()
-    }
-
     // ----- internals -----
 
     fn envelope(&self) -> Option<&Envelope> {
@@ -610,7 +621,7 @@ impl Session {
             at: self.at(now),
             direction,
             secure,
-            text,
+            text: super::transcript::escape_controls(&text).into_owned(),
             code,
         }));
     }

@@ -314,27 +314,7 @@ fn format_ip(bytes: &[u8]) -> String {
     }
 }
 
-/// Unix seconds → `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian).
-pub fn format_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use crate::clock::format_utc;
 
 /// Turns a rustls error into a sentence that says what to do.
 pub fn explain(error: &rustls::Error, host: &str) -> String {
@@ -454,14 +434,6 @@ impl ServerCertVerifier for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formatting() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_utc(1_795_000_000), "2026-11-18 11:06:40 UTC");
-        assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
-    }
 
     #[test]
     fn ca_file_errors_name_the_file() {

@@ -68,6 +68,24 @@ impl TranscriptEvent {
     }
 }
 
+/// Shows control characters (other than tab) as `\x1b`-style escapes, so a
+/// hostile server cannot move the cursor, recolour a terminal or forge a
+/// line of the transcript with an embedded CR or LF.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The time column of the text transcript, fixed width.
 pub fn format_time(at: Duration) -> String {
     let ms = at.as_secs_f64() * 1000.0;
@@ -125,6 +143,16 @@ mod micros {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("250 ok\tfine"), "250 ok\tfine");
+        assert_eq!(
+            escape_controls("a\x1b[31mred\rb\n"),
+            "a\\x1b[31mred\\x0db\\x0a"
+        );
+        assert_eq!(escape_controls("caf\u{e9} \u{9b}"), "caf\u{e9} \\x9b");
+    }
 
     #[test]
     fn text_and_json_forms() {

@@ -279,14 +279,23 @@ impl Driver<'_, '_> {
         let now = Instant::now();
         self.session
             .note(now, format!("resolving {}", self.target.host));
-        let addrs: Vec<SocketAddr> =
-            match (self.target.host.as_str(), self.target.port).to_socket_addrs() {
-                Ok(a) => a.collect(),
-                Err(e) => {
-                    self.fail_connect(format!("cannot resolve {}: {e}", self.target.host));
-                    return None;
-                }
-            };
+        let (host, port) = (self.target.host.clone(), self.target.port);
+        let resolved = cancellable(self.cancel, move || {
+            (host.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<SocketAddr>>())
+        });
+        let addrs = match resolved {
+            None => {
+                self.session.cancel(Instant::now());
+                return None;
+            }
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                self.fail_connect(format!("cannot resolve {}: {e}", self.target.host));
+                return None;
+            }
+        };
         let mut last = format!("{} has no addresses", self.target.host);
         for addr in addrs {
             if self.cancel.is_cancelled() {
@@ -296,7 +305,13 @@ impl Driver<'_, '_> {
             self.session
                 .note(Instant::now(), format!("connecting to {addr}"));
             self.forward_events();
-            match TcpStream::connect_timeout(&addr, limit) {
+            let Some(connected) = cancellable(self.cancel, move || {
+                TcpStream::connect_timeout(&addr, limit)
+            }) else {
+                self.session.cancel(Instant::now());
+                return None;
+            };
+            match connected {
                 Ok(tcp) => {
                     let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_default();
                     self.session
@@ -578,6 +593,31 @@ impl Driver<'_, '_> {
         if let Conn::Tls(mut stream) = conn {
             stream.conn.send_close_notify();
             let _ = stream.conn.complete_io(&mut stream.sock);
+        }
+    }
+}
+
+/// Runs a blocking call (DNS, connect) on a helper thread and waits for it
+/// in short steps, so a cancel is honoured at once; a call abandoned that
+/// way finishes on its own within its time limit. `None` means cancelled.
+fn cancellable<T: Send + 'static>(
+    cancel: &CancelToken,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("postscope-connect".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(value) => return Some(value),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !cancel.is_cancelled() => {}
+            Err(_) => return None,
         }
     }
 }

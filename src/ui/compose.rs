@@ -242,11 +242,10 @@ impl ComposeState {
                 ui.label(
                     RichText::new(format!("{} · {}", format_bytes(a.size), a.content_type)).weak(),
                 );
-                if ui
-                    .small_button("✖")
-                    .on_hover_text(format!("Remove {}", a.name))
-                    .clicked()
-                {
+                let name = format!("Remove {}", a.name);
+                let button = ui.small_button("✖");
+                button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+                if button.on_hover_text(&name).clicked() {
                     remove = Some(i);
                 }
             });

@@ -8,10 +8,16 @@ use egui::RichText;
 use crate::sandbox::Captured;
 use crate::smtp::format_bytes;
 
+/// How much of a raw message the view shows: laying out megabytes of text
+/// every frame would stall the window.
+const RAW_SHOWN: usize = 512 * 1024;
+
 /// Which message is open.
 #[derive(Default)]
 pub struct InboxView {
     selected: Option<u64>,
+    /// The selected message's raw text, decoded once (id, text).
+    raw: Option<(u64, String)>,
 }
 
 impl InboxView {
@@ -62,10 +68,10 @@ impl InboxView {
                             } else {
                                 &m.summary.subject
                             };
-                            let from = if m.summary.from.is_empty() {
-                                &m.mail_from
-                            } else {
-                                &m.summary.from
+                            let from = match (m.summary.from.as_str(), m.mail_from.as_str()) {
+                                ("", "") => "<>",
+                                ("", envelope) => envelope,
+                                (header, _) => header,
                             };
                             if ui.selectable_label(selected, from).clicked() {
                                 self.selected = Some(m.id);
@@ -117,14 +123,25 @@ impl InboxView {
                 format_bytes(a.size)
             ));
         }
-        let mut raw = String::from_utf8_lossy(&m.raw).into_owned();
+        if self.raw.as_ref().is_none_or(|(id, _)| *id != m.id) {
+            let shown = &m.raw[..m.raw.len().min(RAW_SHOWN)];
+            let mut text = String::from_utf8_lossy(shown).into_owned();
+            if m.raw.len() > RAW_SHOWN {
+                text.push_str(&format!(
+                    "\n… {} more not shown",
+                    format_bytes((m.raw.len() - RAW_SHOWN) as u64)
+                ));
+            }
+            self.raw = Some((m.id, text));
+        }
+        let raw = self.raw.as_ref().map(|(_, t)| t.as_str()).unwrap_or("");
         let label = ui.label("Raw message");
         egui::ScrollArea::both()
             .id_salt("inbox_raw")
             .auto_shrink([false; 2])
             .show(ui, |ui| {
                 ui.add(
-                    egui::TextEdit::multiline(&mut raw)
+                    egui::TextEdit::multiline(&mut { raw })
                         .font(egui::TextStyle::Monospace)
                         .desired_width(f32::INFINITY)
                         .interactive(true),

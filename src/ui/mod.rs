@@ -103,8 +103,8 @@ pub enum Security {
 }
 
 /// A server typed in for this session (saved accounts come with the
-/// keychain); the password lives only in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// keychain); the password lives only in memory, and `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CustomServer {
     /// Host name or address.
     pub host: String,
@@ -118,6 +118,19 @@ pub struct CustomServer {
     pub password: String,
     /// Accept invalid certificates (testing only).
     pub insecure: bool,
+}
+
+impl std::fmt::Debug for CustomServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomServer")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("insecure", &self.insecure)
+            .finish()
+    }
 }
 
 impl Default for CustomServer {
@@ -387,7 +400,21 @@ impl App {
         let started = std::time::Instant::now();
         let mut finished = None;
         if let Some(job) = &self.job {
-            while let Ok(msg) = job.rx.try_recv() {
+            loop {
+                let msg = match job.rx.try_recv() {
+                    Ok(msg) => msg,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        // The worker died without a word (a bug): do not spin forever.
+                        finished = Some((
+                            Box::default(),
+                            Err(worker::SendFailure::Build(
+                                "the sending thread stopped unexpectedly".into(),
+                            )),
+                        ));
+                        break;
+                    }
+                };
                 match msg {
                     SendMsg::Built { .. } => {}
                     SendMsg::Event(Event::Transcript(e)) => self.transcript.push(e),
@@ -544,7 +571,9 @@ impl App {
                 }
                 if ui
                     .button("Cancel")
-                    .on_hover_text("Stop sending; nothing is delivered")
+                    .on_hover_text(
+                        "Stop sending. Before the message is complete nothing is delivered",
+                    )
                     .clicked()
                 {
                     self.cancel();

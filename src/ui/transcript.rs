@@ -205,12 +205,7 @@ fn row_job(event: &TranscriptEvent, font: &FontId, dark: bool) -> LayoutJob {
     } else {
         Color32::from_gray(0x70)
     };
-    let ms = event.at.as_secs_f64() * 1000.0;
-    let time = if ms < 10_000.0 {
-        format!("{ms:>8.1} ms ")
-    } else {
-        format!("{:>9.2} s ", ms / 1000.0)
-    };
+    let time = format!("{} ", crate::smtp::transcript::format_time(event.at));
     job.append(&time, 0.0, TextFormat::simple(font.clone(), weak));
     let color = line_color(event, dark);
     job.append(arrow(event), 0.0, TextFormat::simple(font.clone(), color));

@@ -237,7 +237,7 @@ impl Tasks {
                 .save_file()?;
             let bytes = contents(&path);
             Some(Background::Saved(
-                write_atomically(&path, &bytes)
+                crate::store::write_atomically(&path, &bytes)
                     .map(|()| path.clone())
                     .map_err(|e| format!("cannot save {}: {e}", path.display())),
             ))
@@ -270,20 +270,5 @@ pub fn inspect_file(path: &std::path::Path) -> Result<AttachmentEntry, String> {
         name,
         size: meta.len(),
         content_type: message::guess_content_type(path),
-    })
-}
-
-/// Writes a file through a temporary name and a rename, so a crash never
-/// leaves half a file.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
     })
 }

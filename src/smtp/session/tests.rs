@@ -2368,6 +2368,38 @@ fn cancel_during_the_body() {
 }
 
 #[test]
+fn cancel_after_the_final_dot_means_delivery_unknown() {
+    let mut s = at_body(config());
+    s.body(&[b"Subject: x\r\n\r\nhello\r\n"]);
+    s.cancel();
+    let error = s.error();
+    assert!(
+        matches!(error, SessionError::DeliveryUnknown { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.exit_status(), 26);
+}
+
+#[test]
+fn cancel_while_closing_after_delivery_is_still_a_delivery() {
+    let mut s = at_body(config());
+    s.body(&[b"Subject: x\r\n\r\nhello\r\n"]);
+    s.server("250 2.0.0 Ok: queued as 7\r\n");
+    assert!(s.client_lines().contains(&"QUIT".to_string()));
+    s.cancel();
+    let report = s.assert_ok();
+    assert_eq!(report.delivered.len(), 1);
+}
+
+#[test]
+fn terminal_escapes_from_the_server_are_shown_not_obeyed() {
+    let mut s = Script::start(config());
+    s.server("220 mx \x1b[2J\x1b[31mready\r\n");
+    let received = s.texts(Direction::Received);
+    assert_eq!(received, ["220 mx \\x1b[2J\\x1b[31mready"]);
+}
+
+#[test]
 fn the_session_stays_finished() {
     let mut s = Script::start(config());
     s.server("554 5.7.1 Go away\r\n");
