@@ -20,6 +20,7 @@ fn main() {
                     cc.egui_ctx.clone(),
                     AppOptions {
                         start_sandbox: false,
+                        dirs: None,
                     },
                 )
             });

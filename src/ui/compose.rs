@@ -17,8 +17,10 @@ pub enum ComposeIntent {
     Send,
 }
 
-/// The message being written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The message being written (saved as the draft; unknown fields from a
+/// newer version are kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ComposeState {
     /// From (one mailbox).
     pub from: String,
@@ -38,6 +40,9 @@ pub struct ComposeState {
     pub attachments: Vec<AttachmentEntry>,
     /// Show the Cc, Bcc and Reply-To rows.
     pub show_more: bool,
+    /// Fields written by a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ComposeState {
@@ -311,6 +316,16 @@ mod tests {
         let mut s = ComposeState::example();
         s.from = "a@example.org, b@example.org".into();
         assert_eq!(s.problems()[0].0, Field::From);
+    }
+
+    #[test]
+    fn a_draft_keeps_fields_from_a_newer_version() {
+        let json = r#"{"subject": "hi", "to": "a@example.org", "priority": "high"}"#;
+        let draft: ComposeState = serde_json::from_str(json).unwrap();
+        assert_eq!(draft.subject, "hi");
+        let back = serde_json::to_value(&draft).unwrap();
+        assert_eq!(back["priority"], "high");
+        assert_eq!(back["to"], "a@example.org");
     }
 
     #[test]

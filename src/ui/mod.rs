@@ -20,6 +20,7 @@ use egui::{Color32, RichText};
 
 use crate::sandbox::Sandbox;
 use crate::smtp::{self, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
+use crate::store::DataDirs;
 use compose::{ComposeIntent, ComposeState};
 use inbox::InboxView;
 use transcript::{TranscriptIntent, TranscriptView};
@@ -58,20 +59,28 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// How the App starts (tests turn the sandbox off or on as they need).
-#[derive(Debug, Clone, Copy)]
+/// How the App starts (tests choose the sandbox and the folders).
+#[derive(Debug, Clone)]
 pub struct AppOptions {
     /// Start the local sandbox server at once.
     pub start_sandbox: bool,
+    /// Where the draft is kept; `None` keeps nothing on disk.
+    pub dirs: Option<DataDirs>,
 }
 
 impl Default for AppOptions {
+    /// The sandbox on, the platform's folders.
     fn default() -> Self {
         AppOptions {
             start_sandbox: true,
+            dirs: DataDirs::platform(),
         }
     }
 }
+
+/// How long typing must pause before the draft is saved (the goal: a crash
+/// loses at most two seconds of typing).
+pub const DRAFT_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The views in the tab row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +201,12 @@ pub struct App {
     sandbox: SandboxState,
     job: Option<SendJob>,
     show_transcript: bool,
+    dirs: Option<DataDirs>,
+    /// The draft as last saved; `None` until the saved one has been read
+    /// (so the example never overwrites a real draft).
+    saved_draft: Option<ComposeState>,
+    /// When the form first differed from the saved draft.
+    dirty_since: Option<std::time::Instant>,
 }
 
 impl App {
@@ -214,7 +229,13 @@ impl App {
             sandbox: SandboxState::Off,
             job: None,
             show_transcript: true,
+            dirs: options.dirs.clone(),
+            saved_draft: None,
+            dirty_since: None,
         };
+        if let Some(dirs) = &options.dirs {
+            app.tasks.load_draft(dirs.current_draft());
+        }
         if options.start_sandbox {
             app.sandbox = SandboxState::Starting;
             app.tasks.start_sandbox();
@@ -394,6 +415,23 @@ impl App {
                     self.sandbox = SandboxState::Running(sandbox);
                 }
                 Background::Sandbox(Err(e)) => self.sandbox = SandboxState::Failed(e),
+                Background::DraftLoaded(Ok(Some(draft))) => {
+                    // Only if nothing was typed in the moment it took to read.
+                    if self.compose == ComposeState::example() {
+                        self.compose = draft.clone();
+                        self.status =
+                            Status::Idle("Restored the draft from your last session".into());
+                    }
+                    self.saved_draft = Some(draft);
+                }
+                Background::DraftLoaded(Ok(None)) => {
+                    self.saved_draft = Some(ComposeState::example())
+                }
+                Background::DraftLoaded(Err(e)) => {
+                    self.status = Status::Failed(e);
+                    self.saved_draft = Some(ComposeState::default());
+                }
+                Background::DraftNotSaved(e) => self.status = Status::Failed(e),
             }
         }
         // A flood of transcript lines is taken in slices so a frame stays short.
@@ -598,6 +636,33 @@ impl App {
         });
     }
 
+    /// Saves the draft a moment after the last change, on a worker thread.
+    fn autosave(&mut self, ctx: &egui::Context) {
+        let (Some(dirs), Some(saved)) = (&self.dirs, &self.saved_draft) else {
+            return;
+        };
+        if *saved == self.compose {
+            self.dirty_since = None;
+            return;
+        }
+        let now = std::time::Instant::now();
+        let since = *self.dirty_since.get_or_insert(now);
+        let waited = now - since;
+        if waited >= DRAFT_SAVE_DELAY {
+            self.tasks
+                .save_draft(dirs.current_draft(), self.compose.clone());
+            self.saved_draft = Some(self.compose.clone());
+            self.dirty_since = None;
+        } else {
+            ctx.request_repaint_after(DRAFT_SAVE_DELAY - waited);
+        }
+    }
+
+    /// True when the form has changes not yet on disk.
+    pub fn draft_unsaved(&self) -> bool {
+        self.dirs.is_some() && self.saved_draft.as_ref() != Some(&self.compose)
+    }
+
     fn handle_dropped_files(&mut self, ui: &egui::Ui) {
         let dropped: Vec<_> = ui.ctx().input(|i| {
             i.raw
@@ -684,6 +749,7 @@ impl eframe::App for App {
             Some(ComposeIntent::PickFiles) => self.tasks.pick_files(),
             None => {}
         }
+        self.autosave(&ui.ctx().clone());
         if save {
             let text = self.transcript.to_text();
             let jsonl = self.transcript.to_jsonl();
@@ -701,5 +767,12 @@ impl eframe::App for App {
 impl Drop for App {
     fn drop(&mut self) {
         self.cancel();
+        // Closing the window: the last keystrokes are written now (the one
+        // disk write on this thread, at exit).
+        if self.draft_unsaved()
+            && let Some(dirs) = &self.dirs
+        {
+            let _ = crate::store::write_json(&dirs.current_draft(), &self.compose);
+        }
     }
 }

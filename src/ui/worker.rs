@@ -142,7 +142,7 @@ pub fn spawn_send(draft: Draft, spec: SendSpec, notify: Notify) -> SendJob {
 }
 
 /// An attachment in the compose form, after its file was looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttachmentEntry {
     /// The file.
     pub path: PathBuf,
@@ -164,6 +164,11 @@ pub enum Background {
     Saved(Result<PathBuf, String>),
     /// The sandbox started (or could not).
     Sandbox(Result<crate::sandbox::Sandbox, String>),
+    /// The draft saved by the last session, if any; or why it could not be
+    /// read (the file was then kept aside).
+    DraftLoaded(Result<Option<crate::ui::compose::ComposeState>, String>),
+    /// Saving the draft failed.
+    DraftNotSaved(String),
 }
 
 /// A channel for [`Background`] results, and the way to wake the UI.
@@ -241,6 +246,27 @@ impl Tasks {
                     .map(|()| path.clone())
                     .map_err(|e| format!("cannot save {}: {e}", path.display())),
             ))
+        });
+    }
+
+    /// Reads the draft left by the last session.
+    pub fn load_draft(&self, path: std::path::PathBuf) {
+        self.spawn("postscope-draft-load", move || {
+            Some(Background::DraftLoaded(
+                crate::store::read_json(&path).map_err(|e| e.to_string()),
+            ))
+        });
+    }
+
+    /// Saves the open draft (atomically).
+    pub fn save_draft(&self, path: std::path::PathBuf, draft: crate::ui::compose::ComposeState) {
+        self.spawn("postscope-draft-save", move || {
+            crate::store::write_json(&path, &draft).err().map(|e| {
+                Background::DraftNotSaved(format!(
+                    "cannot save the draft to {}: {e}",
+                    path.display()
+                ))
+            })
         });
     }
 

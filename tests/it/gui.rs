@@ -15,7 +15,7 @@ use crate::server::{Mode, ServerOptions, TestServer};
 fn harness(options: AppOptions) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| App::new(cc.egui_ctx.clone(), options))
+        .build_eframe(move |cc| App::new(cc.egui_ctx.clone(), options.clone()))
 }
 
 /// Replaces the text of the field labelled `label`, by typing.
@@ -71,6 +71,7 @@ fn compose_attach_and_send_to_a_real_server() {
 
     let mut h = harness(AppOptions {
         start_sandbox: false,
+        dirs: None,
     });
     h.run();
     use_custom_server(&mut h, &server, Security::StartTls);
@@ -130,6 +131,7 @@ fn compose_attach_and_send_to_a_real_server() {
 fn a_bad_address_blocks_send_and_says_why() {
     let mut h = harness(AppOptions {
         start_sandbox: false,
+        dirs: None,
     });
     h.run();
     h.state_mut().account = AccountChoice::Custom;
@@ -166,6 +168,7 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
     });
     let mut h = harness(AppOptions {
         start_sandbox: false,
+        dirs: None,
     });
     h.run();
     use_custom_server(&mut h, &server, Security::None);
@@ -198,7 +201,10 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
 
 #[test]
 fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
-    let mut h = harness(AppOptions::default());
+    let mut h = harness(AppOptions {
+        start_sandbox: true,
+        dirs: None,
+    });
     step_until(&mut h, "the sandbox to start", |app| {
         app.sandbox().is_some()
     });
@@ -234,4 +240,61 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
             .next()
             .is_some()
     );
+}
+
+#[test]
+fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let options = AppOptions {
+        start_sandbox: false,
+        dirs: Some(dirs.clone()),
+    };
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the saved draft to be looked for", |app| {
+        !app.draft_unsaved()
+    });
+    set_field(&mut h, "Subject", "Half-written thoughts");
+    // No explicit save: the form is written a moment after the last change.
+    step_until(&mut h, "the draft to be saved", |app| !app.draft_unsaved());
+    let path = dirs.current_draft();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&path).is_ok_and(|t| t.contains("Half-written thoughts")) {
+        assert!(
+            Instant::now() < deadline,
+            "the draft never reached {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A crash: the harness is forgotten without running any exit code.
+    std::mem::forget(h);
+
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the draft to be restored", |app| {
+        app.compose.subject == "Half-written thoughts"
+    });
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("Restored the draft")
+            .next()
+            .is_some()
+    );
+    drop(h);
+
+    // A damaged draft file is kept aside, the user is told, the app starts.
+    std::fs::write(&path, b"{\"subject\": \"cut off").unwrap();
+    let mut h = harness(options);
+    step_until(
+        &mut h,
+        "the damaged draft to be reported",
+        |app| matches!(&app.status, Status::Failed(t) if t.contains("was kept as")),
+    );
+    h.run();
+    let kept: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("current.json.corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
 }
