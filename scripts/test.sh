@@ -17,6 +17,10 @@ APT_PACKAGES=(
   ca-certificates
   python3         # runs tests/support/smtp_server.py (aiosmtpd)
   python3-venv
+  dbus            # dbus-run-session: a private session bus for the keychain tests
+  gnome-keyring   # a real Secret Service (the OS keychain on Linux)
+  dbus-x11
+  libsecret-tools
 )
 
 SUDO=""
@@ -87,5 +91,14 @@ cargo fmt --all -- --check
 step "cargo clippy (-D warnings)"
 cargo clippy --all-targets --locked -- -D warnings
 
-step "cargo test"
-cargo test --locked
+step "cargo test (inside a private D-Bus session with an unlocked gnome-keyring)"
+# The keychain tests talk to a real Secret Service. The session bus and the
+# keyring live only as long as this command: nothing touches a real profile
+# (the tests point XDG_* at temporary folders).
+export POSTSCOPE_KEYRING_HOME="$(mktemp -d)"
+trap 'rm -rf "$POSTSCOPE_KEYRING_HOME"' EXIT
+XDG_DATA_HOME="$POSTSCOPE_KEYRING_HOME" \
+  dbus-run-session -- sh -c '
+    printf "%s" "postscope-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    exec cargo test --locked
+  '

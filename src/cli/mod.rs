@@ -7,6 +7,7 @@
 //! swaks's (see [`EXIT_STATUS_HELP`]) and are chosen in one place,
 //! [`crate::smtp::SessionError::exit_status`].
 
+mod account;
 mod output;
 mod sandbox;
 
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::message::{self, Draft};
 use crate::smtp::transport::FileBody;
@@ -23,6 +24,7 @@ use crate::smtp::{
     self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
     Mechanism, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
 };
+use crate::store::settings::Account;
 
 /// The exit statuses, as `--help` prints them.
 pub const EXIT_STATUS_HELP: &str = "\
@@ -64,43 +66,25 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Run the local sandbox SMTP server: accepts every message, delivers none, prints each one.
     Sandbox(sandbox::SandboxArgs),
+    /// Manage saved accounts (passwords go to the OS keychain).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
 }
 
-/// How the connection is secured (`--tls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TlsArg {
-    /// STARTTLS, required: stop before AUTH or mail if the server lacks it.
-    Starttls,
-    /// TLS from the first byte (RFC 8314; port 465).
-    Implicit,
-    /// STARTTLS when offered, else clear text (never AUTH in clear text).
-    Opportunistic,
-    /// No TLS at all: everything in clear text.
-    None,
-}
-
-/// The AUTH mechanism (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthArg {
-    /// The strongest mechanism both sides have (when a user is given).
-    Auto,
-    /// SASL PLAIN.
-    Plain,
-    /// LOGIN.
-    Login,
-    /// XOAUTH2 with a bearer token (--token-env).
-    Xoauth2,
-    /// Do not log in.
-    None,
-}
+/// `--tls` and `--auth` take the same values an account stores.
+pub use crate::store::settings::{AuthSetting as AuthArg, TlsSetting as TlsArg};
 
 /// Options shared by `send` and `probe`: where and how to connect.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {
+    /// Use a saved account (`postscope account add`): its server, security,
+    /// login and keychain password. Options given with it override it.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     /// The server, HOST or HOST:PORT (IPv6 as [ADDR]:PORT). The port defaults to 587.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub server: String,
+    #[arg(long, value_name = "HOST[:PORT]", required_unless_present = "account")]
+    pub server: Option<String>,
     /// Transport security. Default: implicit on port 465, starttls elsewhere.
     #[arg(long, value_enum, value_name = "MODE")]
     pub tls: Option<TlsArg>,
@@ -222,6 +206,10 @@ pub struct SendArgs {
     /// still listed). Without it a message goes to all recipients or to none.
     #[arg(long, help_heading = "Delivery")]
     pub allow_partial: bool,
+
+    /// The account whose keychain entry holds the secret (from --account).
+    #[arg(skip)]
+    pub keychain_account: Option<String>,
 }
 
 /// `postscope probe`.
@@ -305,7 +293,27 @@ pub fn parse_server(s: &str) -> Result<Target, UsageError> {
 
 impl ConnectArgs {
     fn target(&self) -> Result<Target, UsageError> {
-        parse_server(&self.server)
+        match &self.server {
+            Some(server) => parse_server(server),
+            None => Err(UsageError::Invalid(
+                "give --server HOST[:PORT] or --account NAME".into(),
+            )),
+        }
+    }
+
+    /// Fills what was not given on the command line from the saved account.
+    fn apply_account(&mut self) -> Result<Option<Account>, UsageError> {
+        let Some(name) = &self.account else {
+            return Ok(None);
+        };
+        let account = account::find(name)?;
+        self.server = self.server.take().or_else(|| Some(account.server.clone()));
+        self.tls = self.tls.or(account.tls);
+        self.ehlo = self.ehlo.take().or_else(|| account.ehlo.clone());
+        self.ca_file = self.ca_file.take().or_else(|| account.ca_file.clone());
+        self.insecure |= account.insecure;
+        self.timeout = self.timeout.or(account.timeout_secs);
+        Ok(Some(account))
     }
 
     fn tls_mode(&self, target: &Target) -> TlsMode {
@@ -391,6 +399,13 @@ impl SendArgs {
             Some(Secret::Password(line))
         } else if let Some(var) = &self.token_env {
             Some(Secret::Token(env_secret(var, "token")?))
+        } else if let (Some(account), Some(_)) = (&self.keychain_account, &self.auth_user) {
+            let secret = account::secret(account)?;
+            Some(if self.auth == Some(AuthArg::Xoauth2) {
+                Secret::Token(secret)
+            } else {
+                Secret::Password(secret)
+            })
         } else {
             None
         };
@@ -438,7 +453,14 @@ impl SendArgs {
     }
 
     /// Validates everything and builds the message. Nothing touches the network.
-    pub fn into_request(self) -> Result<SendRequest, UsageError> {
+    pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
+        if let Some(account) = self.connect.apply_account()? {
+            self.auth = self.auth.or(account.auth);
+            if self.auth_user.is_none() && self.auth != Some(AuthArg::None) {
+                self.auth_user = account.user.clone();
+            }
+            self.keychain_account = Some(account.name);
+        }
         if self.password_stdin && self.body_file.as_deref() == Some("-") {
             return Err(UsageError::Invalid(
                 "--password-stdin and --body-file - both read standard input; \
@@ -513,7 +535,8 @@ impl SendArgs {
 
 impl ProbeArgs {
     /// Validates the options. Nothing touches the network.
-    pub fn into_request(self) -> Result<ProbeRequest, UsageError> {
+    pub fn into_request(mut self) -> Result<ProbeRequest, UsageError> {
+        self.connect.apply_account()?;
         let target = self.connect.target()?;
         Ok(ProbeRequest {
             tls: self.connect.tls_options()?,
@@ -555,6 +578,7 @@ pub fn run(command: Command) -> ExitCode {
             args.into_request().map(Request::Probe),
         ),
         Command::Sandbox(args) => return sandbox::run(args),
+        Command::Account(command) => return account::run(command),
     };
     let request = match request {
         Ok(r) => r,

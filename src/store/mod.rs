@@ -3,11 +3,15 @@
 //! open draft; accounts, the outbox and sent history come next.
 //!
 //! Layout (Linux; `directories` picks the macOS and Windows equivalents):
-//! `$XDG_DATA_HOME/postscope/drafts/current.json` (default
-//! `~/.local/share/postscope/`).
+//! `$XDG_CONFIG_HOME/postscope/settings.json` (accounts; default
+//! `~/.config/postscope/`) and `$XDG_DATA_HOME/postscope/drafts/current.json`
+//! (default `~/.local/share/postscope/`). Passwords: the OS keychain only.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+pub mod secrets;
+pub mod settings;
 
 /// Where Postscope keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Integration tests.
 
+mod account;
 mod common;
 mod engine;
 mod gui;

@@ -1,0 +1,238 @@
+//! `postscope account list|add|remove`: saved accounts for scripts. The
+//! settings file holds the server and login name; the password or token goes
+//! to the OS keychain, read from standard input so it never appears in an
+//! argument list or a shell history.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::{AuthArg, TlsArg, UsageError, parse_server, usage_failure};
+use crate::store::DataDirs;
+use crate::store::secrets::{Keychain, SecretStore};
+use crate::store::settings::{Account, Settings};
+
+/// The `account` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// List the saved accounts.
+    List,
+    /// Save an account (or replace one of the same name). With --auth-user,
+    /// the first line of standard input is the password (or, with --auth
+    /// xoauth2, the token) and goes to the OS keychain.
+    Add(AddArgs),
+    /// Forget an account and its keychain entry.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+}
+
+/// `postscope account add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The name to pick it by (`send --account NAME`).
+    pub name: String,
+    /// The server, HOST or HOST:PORT.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: String,
+    /// Transport security (default: implicit on port 465, starttls elsewhere).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsArg>,
+    /// How to log in (default: auto when --auth-user is given).
+    #[arg(long, value_enum, value_name = "MECH")]
+    pub auth: Option<AuthArg>,
+    /// The user name; the password is read from standard input.
+    #[arg(long, value_name = "USER")]
+    pub auth_user: Option<String>,
+    /// The name to give in EHLO.
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+    /// Trust the CA certificates in this PEM file, besides the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept an invalid or untrusted certificate (testing only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Give up on any wait after SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: Option<u64>,
+}
+
+fn dirs() -> Result<DataDirs, UsageError> {
+    DataDirs::platform().ok_or_else(|| {
+        UsageError::Invalid("no home folder to keep settings in (is HOME set?)".into())
+    })
+}
+
+fn load(dirs: &DataDirs) -> Result<Settings, UsageError> {
+    match Settings::load(dirs) {
+        (settings, None) => Ok(settings),
+        (_, Some(problem)) => Err(UsageError::Invalid(problem.to_string())),
+    }
+}
+
+/// The saved account of that name.
+pub fn find(name: &str) -> Result<Account, UsageError> {
+    let settings = load(&dirs()?)?;
+    settings.account(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = settings.accounts.iter().map(|a| a.name.as_str()).collect();
+        UsageError::Invalid(if known.is_empty() {
+            format!("there is no account named {name:?}: add one with `postscope account add`")
+        } else {
+            format!(
+                "there is no account named {name:?}; saved accounts: {}",
+                known.join(", ")
+            )
+        })
+    })
+}
+
+/// The account's password or token, from the keychain.
+pub fn secret(name: &str) -> Result<String, UsageError> {
+    match Keychain.get(name) {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => Err(UsageError::Invalid(format!(
+            "the keychain has no password for the account {name:?}: save it again with \
+             `postscope account add {name} … --auth-user USER` (password on standard input)"
+        ))),
+        Err(e) => Err(UsageError::Invalid(e.to_string())),
+    }
+}
+
+/// Runs an `account` subcommand.
+pub fn run(command: AccountCommand) -> ExitCode {
+    let result = match command {
+        AccountCommand::List => list(),
+        AccountCommand::Add(args) => add(args),
+        AccountCommand::Remove { name } => remove(&name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_failure(&e),
+    }
+}
+
+fn list() -> Result<(), UsageError> {
+    let settings = load(&dirs()?)?;
+    if settings.accounts.is_empty() {
+        println!(
+            "No saved accounts. Add one with `postscope account add NAME --server HOST[:PORT] ...`."
+        );
+    }
+    for a in &settings.accounts {
+        let tls = a
+            .tls
+            .map(|t| format!("{t:?}").to_lowercase())
+            .unwrap_or_else(|| "default".into());
+        let login = match (&a.user, a.auth) {
+            (_, Some(AuthArg::None)) | (None, _) => "no login".to_string(),
+            (Some(user), auth) => {
+                let auth = auth
+                    .map(|m| format!("{m:?}").to_lowercase())
+                    .unwrap_or_else(|| "auto".into());
+                format!("user {user} ({auth}, secret in the OS keychain)")
+            }
+        };
+        println!("{}\t{}\ttls {tls}\t{login}", a.name, a.server);
+    }
+    Ok(())
+}
+
+fn add(args: AddArgs) -> Result<(), UsageError> {
+    parse_server(&args.server)?;
+    if let Some(path) = &args.ca_file {
+        crate::smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
+    }
+    if args.name.trim().is_empty() {
+        return Err(UsageError::Invalid("the account name is empty".into()));
+    }
+    let logs_in = args.auth_user.is_some() && args.auth != Some(AuthArg::None);
+    if args.auth_user.is_none()
+        && matches!(
+            args.auth,
+            Some(AuthArg::Plain | AuthArg::Login | AuthArg::Xoauth2)
+        )
+    {
+        return Err(UsageError::Invalid(
+            "--auth plain|login|xoauth2 needs --auth-user".into(),
+        ));
+    }
+    let dirs = dirs()?;
+    let mut settings = load(&dirs)?;
+    // The secret first: if the keychain cannot take it, nothing is saved.
+    if logs_in {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            UsageError::Invalid(format!("cannot read the password from standard input: {e}"))
+        })?;
+        let secret = line.trim_end_matches(['\r', '\n']);
+        if secret.is_empty() {
+            return Err(UsageError::Invalid(
+                "--auth-user: give the password (or token) as the first line of standard input"
+                    .into(),
+            ));
+        }
+        Keychain
+            .set(&args.name, secret)
+            .map_err(|e| UsageError::Invalid(e.to_string()))?;
+    }
+    let account = Account {
+        name: args.name.clone(),
+        server: args.server,
+        tls: args.tls,
+        auth: args.auth,
+        user: args.auth_user,
+        ehlo: args.ehlo,
+        ca_file: args.ca_file.map(|p| std::path::absolute(&p).unwrap_or(p)),
+        insecure: args.insecure,
+        timeout_secs: args.timeout,
+        unknown: settings
+            .account(&args.name)
+            .map(|a| a.unknown.clone())
+            .unwrap_or_default(),
+    };
+    settings.accounts.retain(|a| a.name != account.name);
+    settings.accounts.push(account);
+    settings.save(&dirs).map_err(|e| {
+        UsageError::Invalid(format!(
+            "cannot save {}: {e}",
+            Settings::path(&dirs).display()
+        ))
+    })?;
+    println!(
+        "Saved the account {:?} in {}{}.",
+        args.name,
+        Settings::path(&dirs).display(),
+        if logs_in {
+            "; its secret is in the OS keychain"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+fn remove(name: &str) -> Result<(), UsageError> {
+    let dirs = dirs()?;
+    let mut settings = load(&dirs)?;
+    if settings.account(name).is_none() {
+        return Err(UsageError::Invalid(format!(
+            "there is no account named {name:?}"
+        )));
+    }
+    Keychain
+        .delete(name)
+        .map_err(|e| UsageError::Invalid(e.to_string()))?;
+    settings.accounts.retain(|a| a.name != name);
+    settings.save(&dirs).map_err(|e| {
+        UsageError::Invalid(format!(
+            "cannot save {}: {e}",
+            Settings::path(&dirs).display()
+        ))
+    })?;
+    println!("Removed the account {name:?} and its keychain entry.");
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Accounts and preferences: one JSON file in the config folder, written
+//! atomically; fields it does not know (from a newer Postscope) are kept.
+//! Secrets are not here: they are in the keychain ([`super::secrets`]).
+
+use std::path::PathBuf;
+
+use super::{DataDirs, ReadError, read_json, write_json};
+
+/// How an account secures its connection (the CLI's `--tls`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsSetting {
+    /// STARTTLS, required: stop before AUTH or mail if the server lacks it.
+    Starttls,
+    /// TLS from the first byte (RFC 8314; port 465).
+    Implicit,
+    /// STARTTLS when offered, else clear text (never AUTH in clear text).
+    Opportunistic,
+    /// No TLS at all: everything in clear text.
+    None,
+}
+
+/// How an account logs in (the CLI's `--auth`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthSetting {
+    /// The strongest mechanism both sides have (when a user is given).
+    Auto,
+    /// SASL PLAIN.
+    Plain,
+    /// LOGIN.
+    Login,
+    /// XOAUTH2 with a bearer token.
+    Xoauth2,
+    /// Do not log in.
+    None,
+}
+
+/// A saved SMTP account. Its password or token is in the keychain, filed
+/// under the account's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Account {
+    /// The name it is picked by (`--account NAME`).
+    pub name: String,
+    /// `HOST` or `HOST:PORT`.
+    pub server: String,
+    /// Transport security; `None` means the port's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSetting>,
+    /// Login mechanism; `None` means automatic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSetting>,
+    /// The user name to log in with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The name to give in EHLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ehlo: Option<String>,
+    /// A private CA to trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept invalid certificates (testing only).
+    pub insecure: bool,
+    /// Every wait's time limit, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// Fields from a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The settings file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The file format's version.
+    pub version: u32,
+    /// Saved accounts.
+    pub accounts: Vec<Account>,
+    /// Fields from a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            version: 1,
+            accounts: Vec::new(),
+            unknown: serde_json::Map::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The file's path.
+    pub fn path(dirs: &DataDirs) -> PathBuf {
+        dirs.config.join("settings.json")
+    }
+
+    /// Reads the settings. A missing file gives the defaults; an unreadable
+    /// one is kept aside and reported with the defaults, so the app starts.
+    pub fn load(dirs: &DataDirs) -> (Settings, Option<ReadError>) {
+        match read_json(&Self::path(dirs)) {
+            Ok(Some(s)) => (s, None),
+            Ok(None) => (Settings::default(), None),
+            Err(e) => (Settings::default(), Some(e)),
+        }
+    }
+
+    /// Writes the settings atomically.
+    pub fn save(&self, dirs: &DataDirs) -> std::io::Result<()> {
+        write_json(&Self::path(dirs), self)
+    }
+
+    /// The account with this name.
+    pub fn account(&self, name: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::at(dir.path());
+        std::fs::create_dir_all(&dirs.config).unwrap();
+        std::fs::write(
+            Settings::path(&dirs),
+            r#"{"version":1,"theme":"dark","accounts":[{"name":"work","server":"smtp.example.org","tls":"implicit","signature":"--\nA"}]}"#,
+        )
+        .unwrap();
+        let (settings, problem) = Settings::load(&dirs);
+        assert!(problem.is_none());
+        let work = settings.account("work").unwrap();
+        assert_eq!(work.tls, Some(TlsSetting::Implicit));
+        settings.save(&dirs).unwrap();
+        let text = std::fs::read_to_string(Settings::path(&dirs)).unwrap();
+        assert!(text.contains("\"theme\": \"dark\""), "{text}");
+        assert!(text.contains("\"signature\""), "{text}");
+    }
+
+    #[test]
+    fn a_corrupt_settings_file_is_kept_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::at(dir.path());
+        std::fs::create_dir_all(&dirs.config).unwrap();
+        std::fs::write(Settings::path(&dirs), "{\"accounts\": [").unwrap();
+        let (settings, problem) = Settings::load(&dirs);
+        assert_eq!(settings, Settings::default());
+        let problem = problem.expect("reported");
+        assert!(problem.to_string().contains("was kept as"), "{problem}");
+    }
+}
