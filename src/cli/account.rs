@@ -4,12 +4,11 @@
 //! argument list or a shell history.
 
 use std::io::BufRead;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{AuthArg, TlsArg, UsageError, parse_server, usage_failure};
+use super::{AuthArg, SecurityArgs, UsageError, parse_server, usage_failure};
 use crate::store::DataDirs;
 use crate::store::secrets::{Keychain, SecretStore};
 use crate::store::settings::{Account, Settings};
@@ -38,27 +37,14 @@ pub struct AddArgs {
     /// The server, HOST or HOST:PORT.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: String,
-    /// Transport security (default: implicit on port 465, starttls elsewhere).
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub tls: Option<TlsArg>,
     /// How to log in (default: auto when --auth-user is given).
     #[arg(long, value_enum, value_name = "MECH")]
     pub auth: Option<AuthArg>,
     /// The user name; the password is read from standard input.
     #[arg(long, value_name = "USER")]
     pub auth_user: Option<String>,
-    /// The name to give in EHLO.
-    #[arg(long, value_name = "NAME")]
-    pub ehlo: Option<String>,
-    /// Trust the CA certificates in this PEM file, besides the system's.
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
-    /// Accept an invalid or untrusted certificate (testing only).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Give up on any wait after SECS seconds.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub timeout: Option<u64>,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 fn dirs() -> Result<DataDirs, UsageError> {
@@ -143,9 +129,7 @@ fn list() -> Result<(), UsageError> {
 
 fn add(args: AddArgs) -> Result<(), UsageError> {
     parse_server(&args.server)?;
-    if let Some(path) = &args.ca_file {
-        crate::smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
-    }
+    args.security.tls_options()?;
     if args.name.trim().is_empty() {
         return Err(UsageError::Invalid("the account name is empty".into()));
     }
@@ -182,13 +166,16 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
     let account = Account {
         name: args.name.clone(),
         server: args.server,
-        tls: args.tls,
+        tls: args.security.tls,
         auth: args.auth,
         user: args.auth_user,
-        ehlo: args.ehlo,
-        ca_file: args.ca_file.map(|p| std::path::absolute(&p).unwrap_or(p)),
-        insecure: args.insecure,
-        timeout_secs: args.timeout,
+        ehlo: args.security.ehlo,
+        ca_file: args
+            .security
+            .ca_file
+            .map(|p| std::path::absolute(&p).unwrap_or(p)),
+        insecure: args.security.insecure,
+        timeout_secs: args.security.timeout,
         unknown: settings
             .account(&args.name)
             .map(|a| a.unknown.clone())

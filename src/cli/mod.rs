@@ -85,6 +85,20 @@ pub struct ConnectArgs {
     /// The server, HOST or HOST:PORT (IPv6 as [ADDR]:PORT). The port defaults to 587.
     #[arg(long, value_name = "HOST[:PORT]", required_unless_present = "account")]
     pub server: Option<String>,
+    #[command(flatten)]
+    pub security: SecurityArgs,
+    /// Print one JSON object with the result on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the transcript: `-` streams it to stderr as it happens; a FILE
+    /// gets text, or JSON Lines when it ends in .jsonl.
+    #[arg(long, value_name = "FILE|-")]
+    pub transcript: Option<String>,
+}
+
+/// How to talk to a server: shared by `send`, `probe` and `account add`.
+#[derive(Debug, Args)]
+pub struct SecurityArgs {
     /// Transport security. Default: implicit on port 465, starttls elsewhere.
     #[arg(long, value_enum, value_name = "MODE")]
     pub tls: Option<TlsArg>,
@@ -101,13 +115,6 @@ pub struct ConnectArgs {
     /// Default: RFC 5321's limits (connect 30 s, commands 5 min, final dot 10 min).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
-    /// Print one JSON object with the result on stdout at the end.
-    #[arg(long)]
-    pub json: bool,
-    /// Write the transcript: `-` streams it to stderr as it happens; a FILE
-    /// gets text, or JSON Lines when it ends in .jsonl.
-    #[arg(long, value_name = "FILE|-")]
-    pub transcript: Option<String>,
 }
 
 /// `postscope send`.
@@ -308,14 +315,17 @@ impl ConnectArgs {
         };
         let account = account::find(name)?;
         self.server = self.server.take().or_else(|| Some(account.server.clone()));
-        self.tls = self.tls.or(account.tls);
-        self.ehlo = self.ehlo.take().or_else(|| account.ehlo.clone());
-        self.ca_file = self.ca_file.take().or_else(|| account.ca_file.clone());
-        self.insecure |= account.insecure;
-        self.timeout = self.timeout.or(account.timeout_secs);
+        let sec = &mut self.security;
+        sec.tls = sec.tls.or(account.tls);
+        sec.ehlo = sec.ehlo.take().or_else(|| account.ehlo.clone());
+        sec.ca_file = sec.ca_file.take().or_else(|| account.ca_file.clone());
+        sec.insecure |= account.insecure;
+        sec.timeout = sec.timeout.or(account.timeout_secs);
         Ok(Some(account))
     }
+}
 
+impl SecurityArgs {
     fn tls_mode(&self, target: &Target) -> TlsMode {
         match self.tls {
             Some(TlsArg::Starttls) => TlsMode::StartTls,
@@ -469,8 +479,8 @@ impl SendArgs {
             ));
         }
         let target = self.connect.target()?;
-        let tls = self.connect.tls_options()?;
-        let client_id = self.connect.client_id()?;
+        let tls = self.connect.security.tls_options()?;
+        let client_id = self.connect.security.client_id()?;
         let mut draft = Draft {
             from: self.from.clone(),
             to: self.to.clone(),
@@ -512,7 +522,7 @@ impl SendArgs {
         let auth = self.auth_plan(creds)?;
         let config = SessionConfig {
             client_id,
-            tls: self.connect.tls_mode(&target),
+            tls: self.connect.security.tls_mode(&target),
             auth,
             job: Job::Send(Envelope {
                 from: envelope.from,
@@ -521,7 +531,7 @@ impl SendArgs {
                 eight_bit: message.eight_bit(),
             }),
             allow_partial: self.allow_partial,
-            timeouts: self.connect.timeouts(),
+            timeouts: self.connect.security.timeouts(),
         };
         Ok(SendRequest {
             target,
@@ -539,14 +549,14 @@ impl ProbeArgs {
         self.connect.apply_account()?;
         let target = self.connect.target()?;
         Ok(ProbeRequest {
-            tls: self.connect.tls_options()?,
+            tls: self.connect.security.tls_options()?,
             config: SessionConfig {
-                client_id: self.connect.client_id()?,
-                tls: self.connect.tls_mode(&target),
+                client_id: self.connect.security.client_id()?,
+                tls: self.connect.security.tls_mode(&target),
                 auth: AuthPlan::None,
                 job: Job::Probe,
                 allow_partial: false,
-                timeouts: self.connect.timeouts(),
+                timeouts: self.connect.security.timeouts(),
             },
             target,
         })
@@ -691,17 +701,17 @@ mod tests {
         };
         let p = args(&["smtp.example.org:465"]);
         assert_eq!(
-            p.connect.tls_mode(&p.connect.target().unwrap()),
+            p.connect.security.tls_mode(&p.connect.target().unwrap()),
             TlsMode::Implicit
         );
         let p = args(&["smtp.example.org"]);
         assert_eq!(
-            p.connect.tls_mode(&p.connect.target().unwrap()),
+            p.connect.security.tls_mode(&p.connect.target().unwrap()),
             TlsMode::StartTls
         );
         let p = args(&["smtp.example.org:465", "--tls", "none"]);
         assert_eq!(
-            p.connect.tls_mode(&p.connect.target().unwrap()),
+            p.connect.security.tls_mode(&p.connect.target().unwrap()),
             TlsMode::None
         );
     }
