@@ -37,6 +37,12 @@ pub struct AddArgs {
     /// The server, HOST or HOST:PORT.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: String,
+    /// The address to send from (the desktop app fills From with it).
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// The name to show in From.
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
     /// How to log in (default: auto when --auth-user is given).
     #[arg(long, value_enum, value_name = "MECH")]
     pub auth: Option<AuthArg>,
@@ -133,6 +139,10 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
     if args.name.trim().is_empty() {
         return Err(UsageError::Invalid("the account name is empty".into()));
     }
+    if let Some(email) = &args.email {
+        crate::message::parse_mailboxes(crate::message::Field::From, email)
+            .map_err(|e| UsageError::Invalid(format!("--email: {e}")))?;
+    }
     let logs_in = args.auth_user.is_some() && args.auth != Some(AuthArg::None);
     if args.auth_user.is_none()
         && matches!(
@@ -165,6 +175,8 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
     }
     let account = Account {
         name: args.name.clone(),
+        display_name: args.display_name,
+        email: args.email,
         server: args.server,
         tls: args.security.tls,
         auth: args.auth,

@@ -253,49 +253,11 @@ pub struct ProbeRequest {
     config: SessionConfig,
 }
 
-/// Parses `HOST`, `HOST:PORT`, `[V6]:PORT`, `[V6]` or a bare IPv6 address.
+/// Parses `--server`: see [`Target::parse`].
 pub fn parse_server(s: &str) -> Result<Target, UsageError> {
-    let bad =
-        |why: &str| UsageError::Invalid(format!("--server {s:?}: {why}; write HOST or HOST:PORT"));
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(bad("empty"));
-    }
-    let port = |p: &str| {
-        p.parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad("the port must be 1-65535"))
-    };
-    if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| bad("missing ]"))?;
-        let p = match after.strip_prefix(':') {
-            Some(p) => port(p)?,
-            None if after.is_empty() => 587,
-            None => return Err(bad("unexpected text after ]")),
-        };
-        return Ok(Target {
-            host: host.to_owned(),
-            port: p,
-        });
-    }
-    if s.parse::<std::net::Ipv6Addr>().is_ok() {
-        return Ok(Target {
-            host: s.to_owned(),
-            port: 587,
-        });
-    }
-    match s.rsplit_once(':') {
-        Some((host, p)) if !host.is_empty() => Ok(Target {
-            host: host.to_owned(),
-            port: port(p)?,
-        }),
-        Some(_) => Err(bad("the host is missing")),
-        None => Ok(Target {
-            host: s.to_owned(),
-            port: 587,
-        }),
-    }
+    Target::parse(s).map_err(|why| {
+        UsageError::Invalid(format!("--server {s:?}: {why}; write HOST or HOST:PORT"))
+    })
 }
 
 impl ConnectArgs {
@@ -327,14 +289,7 @@ impl ConnectArgs {
 
 impl SecurityArgs {
     fn tls_mode(&self, target: &Target) -> TlsMode {
-        match self.tls {
-            Some(TlsArg::Starttls) => TlsMode::StartTls,
-            Some(TlsArg::Implicit) => TlsMode::Implicit,
-            Some(TlsArg::Opportunistic) => TlsMode::Opportunistic,
-            Some(TlsArg::None) => TlsMode::None,
-            None if target.port == 465 => TlsMode::Implicit,
-            None => TlsMode::StartTls,
-        }
+        crate::store::settings::tls_mode(self.tls, target.port)
     }
 
     fn tls_options(&self) -> Result<TlsOptions, UsageError> {

@@ -893,9 +893,8 @@ impl Session {
                 TlsMode::Implicit => {}
             }
         }
-        if self.config.job == Job::Probe {
-            return self.quit(now);
-        }
+        // A probe with credentials logs in too (the account editor's "Test
+        // connection"); without a transaction to start, it then quits.
         self.start_auth(now);
     }
 

@@ -25,6 +25,44 @@ pub struct Target {
     pub port: u16,
 }
 
+impl Target {
+    /// Parses `HOST`, `HOST:PORT`, `[V6]:PORT`, `[V6]` or a bare IPv6
+    /// address; the port defaults to 587 (submission). The error says what
+    /// is wrong in a few words.
+    pub fn parse(s: &str) -> Result<Target, &'static str> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty");
+        }
+        let port = |p: &str| {
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or("the port must be 1-65535")
+        };
+        let target = |host: &str, port: u16| Target {
+            host: host.to_owned(),
+            port,
+        };
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or("missing ]")?;
+            return match after.strip_prefix(':') {
+                Some(p) => Ok(target(host, port(p)?)),
+                None if after.is_empty() => Ok(target(host, 587)),
+                None => Err("unexpected text after ]"),
+            };
+        }
+        if s.parse::<std::net::Ipv6Addr>().is_ok() {
+            return Ok(target(s, 587));
+        }
+        match s.rsplit_once(':') {
+            Some((host, p)) if !host.is_empty() => Ok(target(host, port(p)?)),
+            Some(_) => Err("the host is missing"),
+            None => Ok(target(s, 587)),
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.host.contains(':') {

@@ -1,15 +1,18 @@
 //! Files on disk, in the platform's folders: every write atomic, every
-//! unreadable file kept aside rather than overwritten. Today it holds the
-//! open draft; accounts, the outbox and sent history come next.
+//! unreadable file kept aside rather than overwritten, fields from newer
+//! versions kept.
 //!
 //! Layout (Linux; `directories` picks the macOS and Windows equivalents):
 //! `$XDG_CONFIG_HOME/postscope/settings.json` (accounts; default
-//! `~/.config/postscope/`) and `$XDG_DATA_HOME/postscope/drafts/current.json`
-//! (default `~/.local/share/postscope/`). Passwords: the OS keychain only.
+//! `~/.config/postscope/`); under `$XDG_DATA_HOME/postscope/` (default
+//! `~/.local/share/postscope/`) `drafts/<id>.json` (drafts, and the outbox:
+//! drafts with a failed attempt) and `sent/<id>.json` (sent history with the
+//! redacted transcript). Passwords: the OS keychain only.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod records;
 pub mod secrets;
 pub mod settings;
 
@@ -39,11 +42,6 @@ impl DataDirs {
             config: root.join("config"),
             data: root.join("data"),
         }
-    }
-
-    /// The open draft, saved as it is typed.
-    pub fn current_draft(&self) -> PathBuf {
-        self.data.join("drafts").join("current.json")
     }
 }
 

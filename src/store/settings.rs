@@ -47,6 +47,12 @@ pub enum AuthSetting {
 pub struct Account {
     /// The name it is picked by (`--account NAME`).
     pub name: String,
+    /// The name shown in From ("Ada Lovelace").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The address mail is sent from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// `HOST` or `HOST:PORT`.
     pub server: String,
     /// Transport security; `None` means the port's default.
@@ -72,6 +78,51 @@ pub struct Account {
     /// Fields from a newer Postscope, kept as they were.
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Account {
+    /// The From mailbox this account fills in: `Name <email>`, or the bare
+    /// address.
+    pub fn from_mailbox(&self) -> Option<String> {
+        let email = self
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())?;
+        match self.display_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => {
+                let plain = name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '\'');
+                if plain {
+                    Some(format!("{name} <{email}>"))
+                } else {
+                    let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+                    Some(format!("\"{quoted}\" <{email}>"))
+                }
+            }
+            _ => Some(email.to_owned()),
+        }
+    }
+
+    /// True when the account logs in (a user name, and auth not "none").
+    pub fn logs_in(&self) -> bool {
+        self.user.as_deref().is_some_and(|u| !u.is_empty()) && self.auth != Some(AuthSetting::None)
+    }
+}
+
+/// The transport security a setting means on a port: unset is implicit TLS
+/// on 465 (RFC 8314) and STARTTLS, required, elsewhere.
+pub fn tls_mode(setting: Option<TlsSetting>, port: u16) -> crate::smtp::TlsMode {
+    use crate::smtp::TlsMode;
+    match setting {
+        Some(TlsSetting::Starttls) => TlsMode::StartTls,
+        Some(TlsSetting::Implicit) => TlsMode::Implicit,
+        Some(TlsSetting::Opportunistic) => TlsMode::Opportunistic,
+        Some(TlsSetting::None) => TlsMode::None,
+        None if port == 465 => TlsMode::Implicit,
+        None => TlsMode::StartTls,
+    }
 }
 
 /// The settings file.
@@ -146,6 +197,29 @@ mod tests {
         let text = std::fs::read_to_string(Settings::path(&dirs)).unwrap();
         assert!(text.contains("\"theme\": \"dark\""), "{text}");
         assert!(text.contains("\"signature\""), "{text}");
+    }
+
+    #[test]
+    fn from_mailbox_quotes_what_needs_it() {
+        let mut a = Account {
+            email: Some("ada@example.org".into()),
+            ..Account::default()
+        };
+        assert_eq!(a.from_mailbox().as_deref(), Some("ada@example.org"));
+        a.display_name = Some("Ada Lovelace".into());
+        assert_eq!(
+            a.from_mailbox().as_deref(),
+            Some("Ada Lovelace <ada@example.org>")
+        );
+        a.display_name = Some("Lovelace, Ada \"A.\"".into());
+        let from = a.from_mailbox().unwrap();
+        assert_eq!(from, r#""Lovelace, Ada \"A.\"" <ada@example.org>"#);
+        assert!(
+            crate::message::parse_mailboxes(crate::message::Field::From, &from).is_ok(),
+            "{from}"
+        );
+        a.email = None;
+        assert_eq!(a.from_mailbox(), None);
     }
 
     #[test]

@@ -59,6 +59,21 @@ impl ComposeState {
         }
     }
 
+    /// True when nothing but From is filled in: not worth keeping as a draft.
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.to,
+            &self.cc,
+            &self.bcc,
+            &self.reply_to,
+            &self.subject,
+            &self.body,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+            && self.attachments.is_empty()
+    }
+
     /// The draft the message is built from.
     pub fn draft(&self) -> Draft {
         Draft {

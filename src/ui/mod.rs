@@ -7,11 +7,15 @@
 //! ([`worker`]) that wake the UI with `request_repaint`; an idle window
 //! repaints nothing.
 
+pub mod accounts;
 pub mod compose;
+pub mod history;
 pub mod inbox;
+pub mod probe;
 pub mod transcript;
 pub mod worker;
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
@@ -19,12 +23,16 @@ use std::sync::mpsc::Receiver;
 use egui::{Color32, RichText};
 
 use crate::sandbox::Sandbox;
-use crate::smtp::{self, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
+use crate::smtp::{self, ClientId, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
 use crate::store::DataDirs;
+use crate::store::secrets::{Keychain, SecretStore};
+use crate::store::settings::{AuthSetting, Settings};
+use accounts::{AccountsIntent, AccountsView, SecretFacts, TestState};
 use compose::{ComposeIntent, ComposeState};
+use history::{Attempt, DraftRecord, HistoryIntent, SentRecord};
 use inbox::InboxView;
 use transcript::{TranscriptIntent, TranscriptView};
-use worker::{Background, SendJob, SendMsg, SendSpec, Tasks};
+use worker::{Background, Login, SecretSource, SendJob, SendMsg, SendSpec, Tasks, Work};
 
 /// Opens the main window and runs until it is closed.
 pub fn run() -> ExitCode {
@@ -64,7 +72,8 @@ pub fn run() -> ExitCode {
 pub struct AppOptions {
     /// Start the local sandbox server at once.
     pub start_sandbox: bool,
-    /// Where the draft is kept; `None` keeps nothing on disk.
+    /// Where settings, drafts and history are kept; `None` keeps nothing
+    /// on disk (and reads no saved accounts).
     pub dirs: Option<DataDirs>,
 }
 
@@ -87,15 +96,27 @@ pub const DRAFT_SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs
 pub enum Tab {
     /// Write and send.
     Compose,
+    /// Saved drafts.
+    Drafts,
+    /// Drafts whose last send failed.
+    Outbox,
+    /// Delivered messages.
+    Sent,
     /// What the sandbox received.
     Inbox,
+    /// Saved accounts.
+    Accounts,
 }
 
 /// Which server to send through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
 pub enum AccountChoice {
     /// The SMTP server inside the app.
+    #[default]
     Sandbox,
+    /// A saved account, by name.
+    Saved(String),
     /// A server typed in for this session.
     Custom,
 }
@@ -180,6 +201,21 @@ pub enum Status {
     Failed(String),
 }
 
+/// A send in flight: which draft, and what to record when it ends.
+struct Sending {
+    draft_id: String,
+    account: AccountChoice,
+    account_label: String,
+    server: String,
+    message: ComposeState,
+}
+
+/// What the running session is for.
+enum JobKind {
+    Send(Box<Sending>),
+    Test,
+}
+
 /// The Postscope window.
 pub struct App {
     ctx: egui::Context,
@@ -191,27 +227,46 @@ pub struct App {
     pub custom: CustomServer,
     /// The message being written.
     pub compose: ComposeState,
-    /// The transcript of the current or last send.
+    /// The transcript of the current or last session.
     pub transcript: TranscriptView,
     /// The status bar.
     pub status: Status,
+    /// Saved accounts (from the settings file).
+    pub settings: Settings,
+    /// The Accounts tab.
+    pub accounts: AccountsView,
+    /// Drafts on disk (the outbox: those with a failed attempt), newest first.
+    pub drafts: Vec<(String, DraftRecord)>,
+    /// Sent history, newest first.
+    pub sent: Vec<(String, SentRecord)>,
+    /// The id of the draft open in the composer.
+    pub draft_id: String,
     inbox: InboxView,
     tasks: Tasks,
     background: Receiver<Background>,
     sandbox: SandboxState,
-    job: Option<SendJob>,
+    job: Option<(SendJob, JobKind)>,
     show_transcript: bool,
     dirs: Option<DataDirs>,
-    /// The draft as last saved; `None` until the saved one has been read
+    secrets: Arc<dyn SecretStore>,
+    /// Passwords typed while the keychain was unavailable: memory only.
+    session_secrets: HashMap<String, String>,
+    keychain_problem: Option<String>,
+    /// The draft as last saved; `None` until the saved ones have been read
     /// (so the example never overwrites a real draft).
     saved_draft: Option<ComposeState>,
     /// When the form first differed from the saved draft.
     dirty_since: Option<std::time::Instant>,
+    confirm_delete_draft: Option<String>,
+    /// A retry of a message whose delivery is unknown, waiting for "yes".
+    confirm_resend: bool,
+    sent_selected: Option<String>,
 }
 
 impl App {
     /// Creates the App. With `start_sandbox`, the sandbox starts on a
-    /// worker thread and the app is usable at once.
+    /// worker thread and the app is usable at once; settings, drafts and
+    /// history are read on worker threads too.
     pub fn new(ctx: egui::Context, options: AppOptions) -> App {
         let notify_ctx = ctx.clone();
         let (tasks, background) = Tasks::new(Arc::new(move || notify_ctx.request_repaint()));
@@ -223,6 +278,11 @@ impl App {
             compose: ComposeState::example(),
             transcript: TranscriptView::default(),
             status: Status::Idle(String::new()),
+            settings: Settings::default(),
+            accounts: AccountsView::default(),
+            drafts: Vec::new(),
+            sent: Vec::new(),
+            draft_id: crate::store::records::new_id(),
             inbox: InboxView::default(),
             tasks,
             background,
@@ -230,11 +290,17 @@ impl App {
             job: None,
             show_transcript: true,
             dirs: options.dirs.clone(),
+            secrets: Arc::new(Keychain),
+            session_secrets: HashMap::new(),
+            keychain_problem: None,
             saved_draft: None,
             dirty_since: None,
+            confirm_delete_draft: None,
+            confirm_resend: false,
+            sent_selected: None,
         };
         if let Some(dirs) = &options.dirs {
-            app.tasks.load_draft(dirs.current_draft());
+            app.tasks.load_store(dirs.clone(), app.secrets.clone());
         }
         if options.start_sandbox {
             app.sandbox = SandboxState::Starting;
@@ -279,12 +345,20 @@ impl App {
         if self.job.is_some() {
             return Some("A message is being sent: wait or press Cancel".into());
         }
-        match self.account {
+        match &self.account {
             AccountChoice::Sandbox => match &self.sandbox {
                 SandboxState::Running(_) => None,
                 SandboxState::Starting => Some("The local sandbox is still starting".into()),
                 SandboxState::Off => Some("The local sandbox is not running".into()),
                 SandboxState::Failed(e) => Some(format!("The local sandbox could not start: {e}")),
+            },
+            AccountChoice::Saved(name) => match self.settings.account(name) {
+                Some(a) => Target::parse(&a.server).err().map(|why| {
+                    format!("The account {name:?} has a bad server ({why}): fix it under Accounts")
+                }),
+                None => Some(format!(
+                    "There is no saved account named {name:?} any more: pick another account"
+                )),
             },
             AccountChoice::Custom => {
                 if self.custom.host.trim().is_empty() {
@@ -306,8 +380,61 @@ impl App {
         }
     }
 
+    /// The name of the account in use, as the picker shows it.
+    fn account_label(&self) -> String {
+        match &self.account {
+            AccountChoice::Sandbox => "Local sandbox".into(),
+            AccountChoice::Saved(name) => name.clone(),
+            AccountChoice::Custom => "Other server".into(),
+        }
+    }
+
+    /// Where a saved account's secret comes from: typed this session, else
+    /// the keychain.
+    fn secret_source(&self, name: &str) -> SecretSource {
+        match self.session_secrets.get(name) {
+            Some(s) => SecretSource::Given(s.clone()),
+            None => SecretSource::Keychain {
+                store: self.secrets.clone(),
+                account: name.to_owned(),
+            },
+        }
+    }
+
+    /// Connection settings for a saved account (or the form being edited).
+    fn account_spec(
+        &self,
+        account: &crate::store::settings::Account,
+        secret: SecretSource,
+    ) -> Option<SendSpec> {
+        let target = Target::parse(&account.server).ok()?;
+        Some(SendSpec {
+            tls: crate::store::settings::tls_mode(account.tls, target.port),
+            target,
+            tls_options: TlsOptions {
+                ca_file: account.ca_file.clone(),
+                extra_roots: Vec::new(),
+                dangerous_accept_invalid_certs: account.insecure,
+            },
+            login: account.logs_in().then(|| Login {
+                user: account.user.clone().unwrap_or_default(),
+                secret,
+                mechanism: account.auth.unwrap_or(AuthSetting::Auto),
+            }),
+            client_id: account
+                .ehlo
+                .as_deref()
+                .and_then(ClientId::parse)
+                .unwrap_or_else(ClientId::local),
+            timeouts: account
+                .timeout_secs
+                .map(|s| Timeouts::uniform(std::time::Duration::from_secs(s)))
+                .unwrap_or_default(),
+        })
+    }
+
     fn send_spec(&self) -> Option<SendSpec> {
-        match self.account {
+        match &self.account {
             AccountChoice::Sandbox => {
                 let sandbox = self.sandbox()?;
                 let addr = sandbox.local_addr();
@@ -322,9 +449,18 @@ impl App {
                         ..TlsOptions::default()
                     },
                     // A fixed, public login: the sandbox accepts any.
-                    login: Some(("sandbox".into(), "sandbox".into())),
+                    login: Some(Login {
+                        user: "sandbox".into(),
+                        secret: SecretSource::Given("sandbox".into()),
+                        mechanism: AuthSetting::Auto,
+                    }),
+                    client_id: ClientId::local(),
                     timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
                 })
+            }
+            AccountChoice::Saved(name) => {
+                let account = self.settings.account(name)?;
+                self.account_spec(account, self.secret_source(name))
             }
             AccountChoice::Custom => {
                 let c = &self.custom;
@@ -347,14 +483,28 @@ impl App {
                         dangerous_accept_invalid_certs: c.insecure,
                         ..TlsOptions::default()
                     },
-                    login: (!c.user.is_empty()).then(|| (c.user.clone(), c.password.clone())),
+                    login: (!c.user.is_empty()).then(|| Login {
+                        user: c.user.clone(),
+                        secret: SecretSource::Given(c.password.clone()),
+                        mechanism: AuthSetting::Auto,
+                    }),
+                    client_id: ClientId::local(),
                     timeouts: Timeouts::default(),
                 })
             }
         }
     }
 
+    /// The open draft's record in the list, if it is saved.
+    fn open_record(&self) -> Option<&DraftRecord> {
+        self.drafts
+            .iter()
+            .find(|(id, _)| *id == self.draft_id)
+            .map(|(_, r)| r)
+    }
+
     /// Starts sending the composed message (what Send and Ctrl+Enter do).
+    /// A message whose last send ended with "delivery unknown" asks first.
     pub fn send(&mut self) {
         if let Some(reason) = self.send_blocker() {
             self.status = Status::Failed(reason);
@@ -364,80 +514,160 @@ impl App {
             self.status = Status::Failed(format!("Cannot send: {problem}"));
             return;
         }
+        if !self.confirm_resend
+            && self
+                .open_record()
+                .and_then(|r| r.attempt.as_ref())
+                .is_some_and(|a| a.delivery_unknown)
+        {
+            self.confirm_resend = true;
+            return;
+        }
+        self.confirm_resend = false;
         let Some(spec) = self.send_spec() else {
             return;
         };
+        // On disk before the first byte goes out: a crash mid-send keeps it.
+        self.save_draft_now();
         self.transcript.clear(spec.target.to_string());
         self.status = Status::Sending {
             stage: None,
             progress: None,
         };
-        self.job = Some(worker::spawn_send(
-            self.compose.draft(),
+        let sending = Sending {
+            draft_id: self.draft_id.clone(),
+            account: self.account.clone(),
+            account_label: self.account_label(),
+            server: spec.target.to_string(),
+            message: self.compose.clone(),
+        };
+        let job = worker::spawn_session(
+            Work::Send(Box::new(self.compose.draft())),
             spec,
             self.tasks.notify(),
-        ));
+        );
+        self.job = Some((job, JobKind::Send(Box::new(sending))));
     }
 
-    /// Cancels the running send.
+    /// Runs "Test connection" with the Accounts form's settings.
+    pub fn test_account(&mut self) {
+        if self.job.is_some() {
+            return;
+        }
+        let form = &self.accounts.form;
+        if !form.problems(&self.settings.accounts).is_empty() {
+            return;
+        }
+        let account = form.account();
+        let secret = if !form.secret.is_empty() {
+            SecretSource::Given(form.secret.clone())
+        } else if let Some(original) = &form.original {
+            self.secret_source(original)
+        } else {
+            SecretSource::Given(String::new())
+        };
+        let Some(spec) = self.account_spec(&account, secret) else {
+            return;
+        };
+        self.transcript.clear(spec.target.to_string());
+        self.accounts.test = TestState::Running;
+        self.status = Status::Sending {
+            stage: None,
+            progress: None,
+        };
+        let job = worker::spawn_session(Work::Probe, spec, self.tasks.notify());
+        self.job = Some((job, JobKind::Test));
+    }
+
+    /// Cancels the running session.
     pub fn cancel(&mut self) {
-        if let Some(job) = &self.job {
+        if let Some((job, _)) = &self.job {
             job.cancel.cancel();
         }
+    }
+
+    /// Picks an account in the account menu; a saved account with an
+    /// address fills From unless the user typed one of their own.
+    pub fn choose_account(&mut self, choice: AccountChoice) {
+        if choice == self.account {
+            return;
+        }
+        let from_of = |c: &AccountChoice| match c {
+            AccountChoice::Saved(name) => {
+                self.settings.account(name).and_then(|a| a.from_mailbox())
+            }
+            AccountChoice::Sandbox => Some(ComposeState::example().from),
+            AccountChoice::Custom => None,
+        };
+        let current = self.compose.from.trim().to_owned();
+        let ours =
+            current.is_empty() || from_of(&self.account).as_deref() == Some(current.as_str());
+        if ours && let Some(from) = from_of(&choice) {
+            self.compose.from = from;
+        }
+        self.account = choice;
+    }
+
+    /// Opens a saved draft in the composer (the open one is saved first).
+    pub fn open_draft(&mut self, id: &str) {
+        let Some(record) = self
+            .drafts
+            .iter()
+            .find(|(d, _)| d == id)
+            .map(|(_, r)| r.clone())
+        else {
+            return;
+        };
+        self.save_draft_now();
+        self.draft_id = id.to_owned();
+        self.compose = record.message.clone();
+        self.saved_draft = Some(record.message.clone());
+        self.dirty_since = None;
+        self.confirm_resend = false;
+        if match &record.account {
+            AccountChoice::Saved(name) => self.settings.account(name).is_some(),
+            _ => true,
+        } {
+            self.account = record.account.clone();
+        }
+        if let Some(a) = &record.attempt {
+            self.show_events(&a.server, &a.transcript);
+        }
+        self.tab = Tab::Compose;
+    }
+
+    /// Starts a new, empty message (the open one stays in Drafts).
+    pub fn new_message(&mut self) {
+        self.save_draft_now();
+        let from = self.compose.from.clone();
+        self.draft_id = crate::store::records::new_id();
+        self.compose = ComposeState {
+            from,
+            ..ComposeState::default()
+        };
+        self.saved_draft = self.dirs.as_ref().map(|_| self.compose.clone());
+        self.dirty_since = None;
+        self.confirm_resend = false;
+        self.tab = Tab::Compose;
+    }
+
+    fn show_events(&mut self, server: &str, events: &[smtp::TranscriptEvent]) {
+        self.transcript.clear(server.to_owned());
+        for e in events {
+            self.transcript.push(e.clone());
+        }
+        self.show_transcript = true;
     }
 
     /// Takes in what the worker threads reported. Never blocks.
     fn drain(&mut self) {
         while let Ok(msg) = self.background.try_recv() {
-            match msg {
-                Background::Inspected(results) => {
-                    let mut errors = Vec::new();
-                    let entries: Vec<_> = results
-                        .into_iter()
-                        .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
-                        .collect();
-                    self.compose.attach(entries);
-                    if !errors.is_empty() {
-                        self.status =
-                            Status::Failed(format!("Cannot attach {}", errors.join("; ")));
-                    }
-                }
-                Background::Picked(paths) => self.tasks.inspect(paths),
-                Background::Saved(Ok(path)) => {
-                    self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
-                }
-                Background::Saved(Err(e)) => self.status = Status::Failed(e),
-                Background::Sandbox(Ok(sandbox)) => {
-                    let ctx = self.ctx.clone();
-                    sandbox
-                        .inbox()
-                        .set_notify(Box::new(move || ctx.request_repaint()));
-                    self.sandbox = SandboxState::Running(sandbox);
-                }
-                Background::Sandbox(Err(e)) => self.sandbox = SandboxState::Failed(e),
-                Background::DraftLoaded(Ok(Some(draft))) => {
-                    // Only if nothing was typed in the moment it took to read.
-                    if self.compose == ComposeState::example() {
-                        self.compose = draft.clone();
-                        self.status =
-                            Status::Idle("Restored the draft from your last session".into());
-                    }
-                    self.saved_draft = Some(draft);
-                }
-                Background::DraftLoaded(Ok(None)) => {
-                    self.saved_draft = Some(ComposeState::example())
-                }
-                Background::DraftLoaded(Err(e)) => {
-                    self.status = Status::Failed(e);
-                    self.saved_draft = Some(ComposeState::default());
-                }
-                Background::DraftNotSaved(e) => self.status = Status::Failed(e),
-            }
+            self.take(msg);
         }
         // A flood of transcript lines is taken in slices so a frame stays short.
         let started = std::time::Instant::now();
         let mut finished = None;
-        if let Some(job) = &self.job {
+        if let Some((job, _)) = &self.job {
             loop {
                 let msg = match job.rx.try_recv() {
                     Ok(msg) => msg,
@@ -454,7 +684,6 @@ impl App {
                     }
                 };
                 match msg {
-                    SendMsg::Built { .. } => {}
                     SendMsg::Event(Event::Transcript(e)) => self.transcript.push(e),
                     SendMsg::Event(Event::Stage(stage)) => {
                         if let Status::Sending { stage: s, .. } = &mut self.status {
@@ -478,28 +707,388 @@ impl App {
                 }
             }
         }
-        if let Some((report, result)) = finished {
-            self.job = None;
-            self.status = match result {
-                Ok(()) => {
-                    let reply = report
-                        .final_reply
-                        .as_ref()
-                        .map(|r| format!(": {} {}", r.code, r.lines.join(" ")))
-                        .unwrap_or_default();
-                    Status::Sent(format!(
-                        "Delivered to {} recipient(s){reply}",
-                        report.delivered.len()
-                    ))
+        if let Some((report, result)) = finished
+            && let Some((_, kind)) = self.job.take()
+        {
+            match kind {
+                JobKind::Test => {
+                    self.status = match &result {
+                        Ok(()) => Status::Sent("The connection works; nothing was sent".into()),
+                        Err(e) => Status::Failed(format!("Test connection {e}")),
+                    };
+                    self.accounts.test = TestState::Done(report, result.map_err(|e| e.to_string()));
                 }
-                Err(e) => Status::Failed(e.to_string()),
-            };
+                JobKind::Send(sending) => self.finish_send(*sending, &report, result),
+            }
+        }
+    }
+
+    /// Records the end of a send: a delivered message moves from Drafts to
+    /// Sent; a failed one stays a draft, with the failure, in the Outbox.
+    fn finish_send(
+        &mut self,
+        sending: Sending,
+        report: &smtp::Report,
+        result: Result<(), worker::SendFailure>,
+    ) {
+        let now = crate::clock::unix_secs(std::time::SystemTime::now());
+        let transcript = self.transcript.events().to_vec();
+        match result {
+            Ok(()) => {
+                let reply = report
+                    .final_reply
+                    .as_ref()
+                    .map(|r| format!("{} {}", r.code, r.lines.join(" ")));
+                let record = SentRecord {
+                    sent_at: now,
+                    account: sending.account_label,
+                    server: sending.server,
+                    delivered: report.delivered.clone(),
+                    final_reply: reply.clone(),
+                    message_bytes: report.message_bytes,
+                    message: sending.message,
+                    transcript,
+                    unknown: Default::default(),
+                };
+                self.drafts.retain(|(id, _)| *id != sending.draft_id);
+                self.sent
+                    .insert(0, (sending.draft_id.clone(), record.clone()));
+                if let Some(dirs) = &self.dirs {
+                    self.tasks
+                        .record_sent(dirs.clone(), sending.draft_id.clone(), record);
+                }
+                let kept = if self.dirs.is_some() {
+                    "; it is in Sent"
+                } else {
+                    ""
+                };
+                self.status = Status::Sent(format!(
+                    "Delivered to {} recipient(s){}{kept}",
+                    report.delivered.len(),
+                    reply.map(|r| format!(": {r}")).unwrap_or_default()
+                ));
+                // The composer moves on to a new message, unless the user
+                // already opened another one meanwhile.
+                if self.draft_id == sending.draft_id {
+                    let from = self.compose.from.clone();
+                    self.draft_id = crate::store::records::new_id();
+                    self.compose = ComposeState {
+                        from,
+                        ..ComposeState::default()
+                    };
+                    self.saved_draft = self.dirs.as_ref().map(|_| self.compose.clone());
+                    self.dirty_since = None;
+                }
+            }
+            Err(e) => {
+                let attempt = Attempt {
+                    at: now,
+                    server: sending.server,
+                    stage: e.stage(),
+                    error: e.to_string(),
+                    delivery_unknown: e.delivery_unknown(),
+                    transcript,
+                };
+                let message = if self.draft_id == sending.draft_id {
+                    self.compose.clone()
+                } else {
+                    sending.message
+                };
+                let record = DraftRecord {
+                    saved_at: now,
+                    account: sending.account,
+                    message,
+                    attempt: Some(attempt),
+                    unknown: self.unknown_of(&sending.draft_id),
+                };
+                self.put_draft(sending.draft_id, record);
+                let kept = if self.dirs.is_some() {
+                    "; the message is kept in the Outbox"
+                } else {
+                    ""
+                };
+                self.status = Status::Failed(format!("{e}{kept}"));
+            }
+        }
+    }
+
+    fn unknown_of(&self, id: &str) -> serde_json::Map<String, serde_json::Value> {
+        self.drafts
+            .iter()
+            .find(|(d, _)| d == id)
+            .map(|(_, r)| r.unknown.clone())
+            .unwrap_or_default()
+    }
+
+    /// Puts a draft at the top of the list and writes it (worker thread).
+    fn put_draft(&mut self, id: String, record: DraftRecord) {
+        self.drafts.retain(|(d, _)| *d != id);
+        if let Some(dirs) = &self.dirs {
+            self.tasks.save_record(
+                crate::store::records::Folder::drafts(dirs),
+                id.clone(),
+                record.clone(),
+            );
+        }
+        if id == self.draft_id {
+            self.saved_draft = Some(record.message.clone());
+            self.dirty_since = None;
+        }
+        self.drafts.insert(0, (id, record));
+    }
+
+    /// Writes the open draft now if it changed (a blank one is not kept).
+    fn save_draft_now(&mut self) {
+        if !self.draft_unsaved() || self.saved_draft.is_none() {
+            return;
+        }
+        let id = self.draft_id.clone();
+        if self.compose.is_blank() {
+            self.drafts.retain(|(d, _)| *d != id);
+            if let Some(dirs) = &self.dirs {
+                self.tasks
+                    .remove_record(crate::store::records::Folder::drafts(dirs), id);
+            }
+            self.saved_draft = Some(self.compose.clone());
+            self.dirty_since = None;
+            return;
+        }
+        let record = DraftRecord {
+            saved_at: crate::clock::unix_secs(std::time::SystemTime::now()),
+            account: self.account.clone(),
+            message: self.compose.clone(),
+            attempt: self.open_record().and_then(|r| r.attempt.clone()),
+            unknown: self.unknown_of(&id),
+        };
+        self.put_draft(id, record);
+    }
+
+    /// Takes one background result.
+    fn take(&mut self, msg: Background) {
+        match msg {
+            Background::Inspected(results) => {
+                let mut errors = Vec::new();
+                let entries: Vec<_> = results
+                    .into_iter()
+                    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
+                    .collect();
+                self.compose.attach(entries);
+                if !errors.is_empty() {
+                    self.status = Status::Failed(format!("Cannot attach {}", errors.join("; ")));
+                }
+            }
+            Background::Picked(paths) => self.tasks.inspect(paths),
+            Background::CaPicked(path) => {
+                self.accounts.form.ca_file = path.display().to_string();
+            }
+            Background::Saved(Ok(path)) => {
+                self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
+            }
+            Background::Saved(Err(e)) => self.status = Status::Failed(e),
+            Background::Sandbox(Ok(sandbox)) => {
+                let ctx = self.ctx.clone();
+                sandbox
+                    .inbox()
+                    .set_notify(Box::new(move || ctx.request_repaint()));
+                self.sandbox = SandboxState::Running(sandbox);
+            }
+            Background::Sandbox(Err(e)) => self.sandbox = SandboxState::Failed(e),
+            Background::StoreLoaded(loaded) => {
+                let worker::Loaded {
+                    settings,
+                    drafts,
+                    sent,
+                    problems,
+                    keychain_problem,
+                } = *loaded;
+                self.settings = settings;
+                self.sent = sent;
+                self.keychain_problem = keychain_problem;
+                // Drafts saved meanwhile by this window stay on top.
+                for (id, record) in drafts {
+                    if !self.drafts.iter().any(|(d, _)| *d == id) {
+                        self.drafts.push((id, record));
+                    }
+                }
+                let untouched = self.compose == ComposeState::example();
+                let newest = self.drafts.first().cloned();
+                match newest {
+                    Some((id, record)) if untouched => {
+                        self.draft_id = id;
+                        self.compose = record.message.clone();
+                        self.saved_draft = Some(record.message);
+                        if match &record.account {
+                            AccountChoice::Saved(name) => self.settings.account(name).is_some(),
+                            _ => true,
+                        } {
+                            self.account = record.account;
+                        }
+                        self.status = Status::Idle(match &record.attempt {
+                            Some(_) => "Restored the draft from your last session; its last send failed (see Outbox)".into(),
+                            None => "Restored the draft from your last session".into(),
+                        });
+                    }
+                    _ => self.saved_draft = Some(ComposeState::example()),
+                }
+                if !problems.is_empty() {
+                    self.status = Status::Failed(problems.join("; "));
+                }
+            }
+            Background::AccountSaved(Ok(saved)) => {
+                let accounts::Saved {
+                    settings,
+                    name,
+                    message,
+                    session_secret,
+                    keychain_problem,
+                } = *saved;
+                self.settings = settings;
+                match session_secret {
+                    Some(s) => {
+                        self.session_secrets.insert(name.clone(), s);
+                    }
+                    None => {
+                        if !self.accounts.form.secret.is_empty() {
+                            self.session_secrets.remove(&name);
+                        }
+                    }
+                }
+                if let Some(old) = self.accounts.form.original.clone()
+                    && old != name
+                {
+                    if let Some(s) = self.session_secrets.remove(&old) {
+                        self.session_secrets.entry(name.clone()).or_insert(s);
+                    }
+                    if self.account == AccountChoice::Saved(old) {
+                        self.account = AccountChoice::Saved(name.clone());
+                    }
+                }
+                self.keychain_problem = keychain_problem;
+                self.accounts.select(self.settings.account(&name));
+                self.status = Status::Sent(message);
+            }
+            Background::AccountSaved(Err(e)) => {
+                self.status = Status::Failed(format!("The account was not saved: {e}"));
+            }
+            Background::AccountDeleted(Ok((settings, name, message))) => {
+                self.settings = settings;
+                self.session_secrets.remove(&name);
+                if self.account == AccountChoice::Saved(name) {
+                    self.account = AccountChoice::Sandbox;
+                }
+                self.accounts.select(None);
+                self.status = Status::Idle(message);
+            }
+            Background::AccountDeleted(Err(e)) => {
+                self.status = Status::Failed(format!("The account was not deleted: {e}"));
+            }
+            Background::StoreFailed(e) => self.status = Status::Failed(e),
+        }
+    }
+
+    fn accounts_intent(&mut self, intent: AccountsIntent) {
+        match intent {
+            AccountsIntent::Select(name) => {
+                let account = name.and_then(|n| self.settings.account(&n).cloned());
+                self.accounts.select(account.as_ref());
+            }
+            AccountsIntent::Save => {
+                let Some(dirs) = self.dirs.clone() else {
+                    self.status = Status::Failed(
+                        "There is no folder to save settings in (is HOME set?)".into(),
+                    );
+                    return;
+                };
+                let form = &self.accounts.form;
+                if !form.problems(&self.settings.accounts).is_empty() {
+                    return;
+                }
+                let secret =
+                    (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone());
+                self.tasks.save_account(
+                    dirs,
+                    self.secrets.clone(),
+                    form.account(),
+                    form.original.clone(),
+                    secret,
+                );
+            }
+            AccountsIntent::Delete(name) => {
+                if let Some(dirs) = self.dirs.clone() {
+                    self.tasks.delete_account(dirs, self.secrets.clone(), name);
+                }
+            }
+            AccountsIntent::Test => self.test_account(),
+            AccountsIntent::PickCaFile => self.tasks.pick_ca_file(),
+        }
+    }
+
+    fn history_intent(&mut self, intent: HistoryIntent) {
+        match intent {
+            HistoryIntent::Open(id) => self.open_draft(&id),
+            HistoryIntent::Retry(id) => {
+                self.open_draft(&id);
+                self.send();
+            }
+            HistoryIntent::Delete(id) => {
+                self.drafts.retain(|(d, _)| *d != id);
+                if let Some(dirs) = &self.dirs {
+                    self.tasks
+                        .remove_record(crate::store::records::Folder::drafts(dirs), id.clone());
+                }
+                if id == self.draft_id {
+                    self.new_message();
+                }
+                self.status = Status::Idle("Deleted the draft".into());
+            }
+            HistoryIntent::ShowTranscript(id) => {
+                let found = self
+                    .sent
+                    .iter()
+                    .find(|(s, _)| *s == id)
+                    .map(|(_, r)| (r.server.clone(), r.transcript.clone()))
+                    .or_else(|| {
+                        self.drafts
+                            .iter()
+                            .find(|(d, _)| *d == id)
+                            .and_then(|(_, r)| r.attempt.as_ref())
+                            .map(|a| (a.server.clone(), a.transcript.clone()))
+                    });
+                if let Some((server, events)) = found {
+                    self.show_events(&server, &events);
+                }
+            }
+            HistoryIntent::SendAgain(id) => {
+                if let Some((_, record)) = self.sent.iter().find(|(s, _)| *s == id).cloned() {
+                    self.new_message();
+                    self.compose = record.message;
+                    self.tab = Tab::Compose;
+                }
+            }
         }
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.tab, Tab::Compose, "Compose");
+            let drafts = self
+                .drafts
+                .iter()
+                .filter(|(_, d)| d.attempt.is_none())
+                .count();
+            let outbox = self.drafts.len() - drafts;
+            ui.selectable_value(&mut self.tab, Tab::Drafts, format!("Drafts ({drafts})"));
+            let outbox_text = if outbox > 0 {
+                RichText::new(format!("Outbox ({outbox})")).strong()
+            } else {
+                RichText::new("Outbox (0)")
+            };
+            ui.selectable_value(&mut self.tab, Tab::Outbox, outbox_text);
+            ui.selectable_value(
+                &mut self.tab,
+                Tab::Sent,
+                format!("Sent ({})", self.sent.len()),
+            );
             let count = self
                 .sandbox()
                 .map(|s| s.inbox().messages().len())
@@ -509,33 +1098,38 @@ impl App {
                 Tab::Inbox,
                 format!("Sandbox inbox ({count})"),
             );
+            ui.selectable_value(&mut self.tab, Tab::Accounts, "Accounts");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.toggle_value(&mut self.show_transcript, "Transcript")
                     .on_hover_text("Show or hide the transcript panel");
-                let name = match self.account {
-                    AccountChoice::Sandbox => "Local sandbox",
-                    AccountChoice::Custom => "Other server",
-                };
+                let mut choice = self.account.clone();
                 egui::ComboBox::from_label("Account")
-                    .selected_text(name)
+                    .selected_text(self.account_label())
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(
-                            &mut self.account,
-                            AccountChoice::Sandbox,
-                            "Local sandbox",
-                        )
-                        .on_hover_text(
-                            "The SMTP server inside Postscope: nothing leaves this computer",
-                        );
-                        ui.selectable_value(
-                            &mut self.account,
-                            AccountChoice::Custom,
-                            "Other server",
-                        )
-                        .on_hover_text(
-                            "A server you enter; the password is kept for this session only",
-                        );
+                        ui.selectable_value(&mut choice, AccountChoice::Sandbox, "Local sandbox")
+                            .on_hover_text(
+                                "The SMTP server inside Postscope: nothing leaves this computer",
+                            );
+                        for a in &self.settings.accounts {
+                            ui.selectable_value(
+                                &mut choice,
+                                AccountChoice::Saved(a.name.clone()),
+                                &a.name,
+                            )
+                            .on_hover_text(format!(
+                                "{}{}",
+                                a.server,
+                                a.from_mailbox()
+                                    .map(|f| format!(", from {f}"))
+                                    .unwrap_or_default()
+                            ));
+                        }
+                        ui.selectable_value(&mut choice, AccountChoice::Custom, "Other server")
+                            .on_hover_text(
+                                "A server you enter; the password is kept for this session only",
+                            );
                     });
+                self.choose_account(choice);
             });
         });
     }
@@ -638,10 +1232,7 @@ impl App {
 
     /// Saves the draft a moment after the last change, on a worker thread.
     fn autosave(&mut self, ctx: &egui::Context) {
-        let (Some(dirs), Some(saved)) = (&self.dirs, &self.saved_draft) else {
-            return;
-        };
-        if *saved == self.compose {
+        if !self.draft_unsaved() || self.saved_draft.is_none() {
             self.dirty_since = None;
             return;
         }
@@ -649,10 +1240,7 @@ impl App {
         let since = *self.dirty_since.get_or_insert(now);
         let waited = now - since;
         if waited >= DRAFT_SAVE_DELAY {
-            self.tasks
-                .save_draft(dirs.current_draft(), self.compose.clone());
-            self.saved_draft = Some(self.compose.clone());
-            self.dirty_since = None;
+            self.save_draft_now();
         } else {
             ctx.request_repaint_after(DRAFT_SAVE_DELAY - waited);
         }
@@ -709,22 +1297,71 @@ impl eframe::App for App {
                 });
         }
         let mut compose_intent = None;
+        let mut accounts_intent = None;
+        let mut history_intent = None;
+        let mut new_message = false;
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Compose => {
-                if self.account == AccountChoice::Sandbox {
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("New message")
+                        .on_hover_text("Start an empty message; this one stays under Drafts")
+                        .clicked()
+                    {
+                        new_message = true;
+                    }
+                    match &self.account {
+                        AccountChoice::Sandbox => {
+                            ui.label(
+                                RichText::new(format!(
+                                    "Local sandbox: an SMTP server inside Postscope, {}. Messages go nowhere else; read them under Sandbox inbox.",
+                                    self.sandbox_status()
+                                ))
+                                .weak(),
+                            );
+                        }
+                        AccountChoice::Saved(name) => {
+                            let text = match self.settings.account(name) {
+                                Some(a) => format!(
+                                    "Sending with {name}: {}{}",
+                                    a.server,
+                                    a.user.as_ref().map(|u| format!(", logging in as {u}")).unwrap_or_default()
+                                ),
+                                None => format!("The account {name:?} no longer exists"),
+                            };
+                            ui.label(RichText::new(text).weak());
+                        }
+                        AccountChoice::Custom => {}
+                    }
+                });
+                if let Some(a) = self.open_record().and_then(|r| r.attempt.clone()) {
                     ui.label(
                         RichText::new(format!(
-                            "Local sandbox: an SMTP server inside Postscope, {}. Messages go nowhere else; read them under Sandbox inbox.",
-                            self.sandbox_status()
+                            "The last send of this message failed ({}): {}",
+                            history::when(a.at),
+                            a.error
                         ))
-                        .weak(),
+                        .color(Color32::from_rgb(0xc0, 0x70, 0x00)),
                     );
-                } else {
+                }
+                if self.account == AccountChoice::Custom {
                     self.custom_server_ui(ui);
                 }
                 ui.add_space(4.0);
                 let blocker = self.send_blocker();
                 compose_intent = self.compose.ui(ui, blocker.as_deref());
+            }
+            Tab::Drafts | Tab::Outbox => {
+                history_intent = history::drafts_ui(
+                    ui,
+                    &self.drafts,
+                    self.tab == Tab::Outbox,
+                    &self.draft_id,
+                    &mut self.confirm_delete_draft,
+                );
+            }
+            Tab::Sent => {
+                history_intent = history::sent_ui(ui, &self.sent, &mut self.sent_selected);
             }
             Tab::Inbox => {
                 let status = self.sandbox_status();
@@ -734,7 +1371,51 @@ impl eframe::App for App {
                 };
                 self.inbox.ui(ui, &messages, dropped, &status);
             }
+            Tab::Accounts => {
+                let facts = SecretFacts {
+                    keychain_problem: self.keychain_problem.clone(),
+                    session_only: self
+                        .accounts
+                        .form
+                        .original
+                        .as_ref()
+                        .is_some_and(|n| self.session_secrets.contains_key(n)),
+                };
+                if self.dirs.is_none() {
+                    ui.label("Accounts cannot be saved: there is no folder for settings (is HOME set?).");
+                }
+                accounts_intent =
+                    self.accounts
+                        .ui(ui, &self.settings.accounts, &facts, self.job.is_some());
+            }
         });
+        if self.confirm_resend {
+            let modal = egui::Modal::new(egui::Id::unique("confirm_resend")).show(ui.ctx(), |ui| {
+                ui.set_max_width(420.0);
+                ui.heading("Send this message again?");
+                ui.label(
+                    "The last attempt lost the connection after the whole message was sent, so the \
+                     server may have delivered it already. Sending again may deliver it twice.",
+                );
+                ui.add_space(8.0);
+                let mut answer = None;
+                ui.horizontal(|ui| {
+                    if ui.button("Send again").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Don't send").clicked() {
+                        answer = Some(false);
+                    }
+                });
+                answer
+            });
+            match modal.inner {
+                Some(true) => self.send(),
+                Some(false) => self.confirm_resend = false,
+                None if modal.should_close() => self.confirm_resend = false,
+                None => {}
+            }
+        }
         if hovering_files {
             egui::Area::new(egui::Id::unique("drop_hint"))
                 .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
@@ -744,10 +1425,19 @@ impl eframe::App for App {
                     });
                 });
         }
+        if new_message {
+            self.new_message();
+        }
         match compose_intent {
             Some(ComposeIntent::Send) => self.send(),
             Some(ComposeIntent::PickFiles) => self.tasks.pick_files(),
             None => {}
+        }
+        if let Some(intent) = accounts_intent {
+            self.accounts_intent(intent);
+        }
+        if let Some(intent) = history_intent {
+            self.history_intent(intent);
         }
         self.autosave(&ui.ctx().clone());
         if save {
@@ -770,9 +1460,18 @@ impl Drop for App {
         // Closing the window: the last keystrokes are written now (the one
         // disk write on this thread, at exit).
         if self.draft_unsaved()
+            && self.saved_draft.is_some()
+            && !self.compose.is_blank()
             && let Some(dirs) = &self.dirs
         {
-            let _ = crate::store::write_json(&dirs.current_draft(), &self.compose);
+            let record = DraftRecord {
+                saved_at: crate::clock::unix_secs(std::time::SystemTime::now()),
+                account: self.account.clone(),
+                message: self.compose.clone(),
+                attempt: self.open_record().and_then(|r| r.attempt.clone()),
+                unknown: self.unknown_of(&self.draft_id),
+            };
+            let _ = crate::store::records::Folder::drafts(dirs).save(&self.draft_id, &record);
         }
     }
 }

@@ -8,15 +8,87 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 
 use crate::message::{self, Draft};
+use std::sync::Arc;
+
 use crate::smtp::{
-    self, AuthPlan, CancelToken, ClientId, Connection, Credentials, Envelope, Event, Job, Report,
-    Secret, SessionConfig, SessionError, Target, Timeouts, TlsMode, TlsOptions,
+    self, AuthPlan, CancelToken, ClientId, Connection, Credentials, Envelope, Event, Job,
+    Mechanism, Report, Secret, SessionConfig, SessionError, Target, Timeouts, TlsMode, TlsOptions,
 };
+use crate::store::DataDirs;
+use crate::store::records::Folder;
+use crate::store::secrets::SecretStore;
+use crate::store::settings::{AuthSetting, Settings};
+use crate::ui::compose::ComposeState;
+use crate::ui::history::{DraftRecord, SentRecord};
 
 /// Wakes the UI from another thread.
 pub type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;
 
-/// Where and how to send: everything but the message.
+/// Where a password or token comes from. Reading the keychain may wait on
+/// D-Bus or an unlock prompt, so it happens on the worker thread.
+#[derive(Clone)]
+pub enum SecretSource {
+    /// Typed in (a session-only server, or a password not yet saved).
+    Given(String),
+    /// The OS keychain entry of a saved account.
+    Keychain {
+        /// The keychain.
+        store: Arc<dyn SecretStore>,
+        /// The account's name.
+        account: String,
+    },
+}
+
+/// How to log in.
+#[derive(Clone)]
+pub struct Login {
+    /// The user name.
+    pub user: String,
+    /// The password or token.
+    pub secret: SecretSource,
+    /// Which mechanism (XOAUTH2 takes the secret as a token).
+    pub mechanism: AuthSetting,
+}
+
+impl Login {
+    fn plan(self) -> Result<AuthPlan, SendFailure> {
+        let secret = match self.secret {
+            SecretSource::Given(s) => s,
+            SecretSource::Keychain { store, account } => match store.get(&account) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    return Err(SendFailure::Secret(format!(
+                        "the OS keychain has no password for the account {account:?}: \
+                         open Accounts, type it and press Save"
+                    )));
+                }
+                Err(e) => {
+                    return Err(SendFailure::Secret(format!(
+                        "{e}. Open Accounts and type the password: without a keychain it is \
+                         kept for this session only"
+                    )));
+                }
+            },
+        };
+        let user = self.user;
+        let credentials = |secret| Credentials { user, secret };
+        Ok(match self.mechanism {
+            AuthSetting::None => AuthPlan::None,
+            AuthSetting::Xoauth2 => {
+                AuthPlan::Forced(Mechanism::XOAuth2, credentials(Secret::Token(secret)))
+            }
+            AuthSetting::Auto => AuthPlan::Auto(credentials(Secret::Password(secret))),
+            AuthSetting::Plain => {
+                AuthPlan::Forced(Mechanism::Plain, credentials(Secret::Password(secret)))
+            }
+            AuthSetting::Login => {
+                AuthPlan::Forced(Mechanism::Login, credentials(Secret::Password(secret)))
+            }
+        })
+    }
+}
+
+/// Where and how to connect: everything but the message.
 #[derive(Clone)]
 pub struct SendSpec {
     /// The server.
@@ -25,8 +97,10 @@ pub struct SendSpec {
     pub tls: TlsMode,
     /// Certificate checking.
     pub tls_options: TlsOptions,
-    /// User name and password, if the account logs in.
-    pub login: Option<(String, String)>,
+    /// How to log in, if at all.
+    pub login: Option<Login>,
+    /// The EHLO name.
+    pub client_id: ClientId,
     /// Time limits.
     pub timeouts: Timeouts,
 }
@@ -36,33 +110,60 @@ pub struct SendSpec {
 pub enum SendFailure {
     /// The draft could not become a message (bad address, unreadable file).
     Build(String),
+    /// The password could not be had.
+    Secret(String),
     /// The session failed.
     Session(SessionError),
+}
+
+impl SendFailure {
+    /// True when the server may have delivered the message anyway (the
+    /// connection ended after the final dot): a retry could send it twice.
+    pub fn delivery_unknown(&self) -> bool {
+        matches!(
+            self,
+            SendFailure::Session(SessionError::DeliveryUnknown { .. })
+        )
+    }
+
+    /// The stage it failed in, as a word.
+    pub fn stage(&self) -> String {
+        match self {
+            SendFailure::Build(_) => "message".into(),
+            SendFailure::Secret(_) => "password".into(),
+            SendFailure::Session(e) => e.stage().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for SendFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SendFailure::Build(e) => write!(f, "the message could not be built: {e}"),
+            SendFailure::Secret(e) => write!(f, "cannot log in: {e}"),
             SendFailure::Session(e) => write!(f, "failed during {}: {e}", e.stage()),
         }
     }
 }
 
-/// What a send job reports.
+/// What a session job reports.
 pub enum SendMsg {
-    /// The message was built; the session starts.
-    Built {
-        /// Its size in bytes.
-        size: u64,
-    },
     /// An engine event (transcript line, stage, progress).
     Event(Event),
     /// The end.
     Done(Box<Report>, Result<(), SendFailure>),
 }
 
-/// A running send.
+/// What a session does.
+pub enum Work {
+    /// Build this message and deliver it.
+    Send(Box<Draft>),
+    /// Connect, look at what the server offers, log in if there is a login,
+    /// and quit without sending ("Test connection").
+    Probe,
+}
+
+/// A running session.
 pub struct SendJob {
     /// Its reports.
     pub rx: Receiver<SendMsg>,
@@ -70,67 +171,67 @@ pub struct SendJob {
     pub cancel: CancelToken,
 }
 
-/// Builds the message and sends it on a worker thread.
-pub fn spawn_send(draft: Draft, spec: SendSpec, notify: Notify) -> SendJob {
+/// Runs a session on a worker thread: builds the message (reading the
+/// attachments), reads the password from the keychain, then talks to the
+/// server.
+pub fn spawn_session(work: Work, spec: SendSpec, notify: Notify) -> SendJob {
     let (tx, rx) = channel();
     let cancel = CancelToken::default();
     let job_cancel = cancel.clone();
-    let spawned = thread::Builder::new().name("postscope-send".into()).spawn({
-        let tx = tx.clone();
-        let notify = notify.clone();
-        move || {
-            let send = |m: SendMsg| {
-                let _ = tx.send(m);
-                notify();
-            };
-            let built = match message::build(&draft) {
-                Ok(b) => b,
-                Err(e) => {
-                    return send(SendMsg::Done(
-                        Box::default(),
-                        Err(SendFailure::Build(e.to_string())),
-                    ));
-                }
-            };
-            send(SendMsg::Built {
-                size: built.bytes.len() as u64,
-            });
-            let auth = match spec.login {
-                Some((user, password)) => AuthPlan::Auto(Credentials {
-                    user,
-                    secret: Secret::Password(password),
-                }),
-                None => AuthPlan::None,
-            };
-            let config = SessionConfig {
-                client_id: ClientId::local(),
-                tls: spec.tls,
-                auth,
-                job: Job::Send(Envelope {
-                    from: built.envelope.from.clone(),
-                    recipients: built.envelope.recipients.clone(),
-                    size: Some(built.bytes.len() as u64),
-                    eight_bit: !built.bytes.is_ascii(),
-                }),
-                allow_partial: false,
-                timeouts: spec.timeouts,
-            };
-            let (report, result) = smtp::run(
-                Connection {
-                    target: &spec.target,
-                    tls: &spec.tls_options,
-                    cancel: &job_cancel,
-                },
-                config,
-                Some(&built.bytes),
-                &mut |event| send(SendMsg::Event(event.clone())),
-            );
-            send(SendMsg::Done(
-                Box::new(report),
-                result.map_err(SendFailure::Session),
-            ));
-        }
-    });
+    let spawned = thread::Builder::new()
+        .name("postscope-session".into())
+        .spawn({
+            let tx = tx.clone();
+            let notify = notify.clone();
+            move || {
+                let send = |m: SendMsg| {
+                    let _ = tx.send(m);
+                    notify();
+                };
+                let fail = |e: SendFailure| send(SendMsg::Done(Box::default(), Err(e)));
+                let (job, body) = match work {
+                    Work::Probe => (Job::Probe, None),
+                    Work::Send(draft) => match message::build(&draft) {
+                        Ok(built) => (
+                            Job::Send(Envelope {
+                                from: built.envelope.from.clone(),
+                                recipients: built.envelope.recipients.clone(),
+                                size: Some(built.bytes.len() as u64),
+                                eight_bit: !built.bytes.is_ascii(),
+                            }),
+                            Some(built.bytes),
+                        ),
+                        Err(e) => return fail(SendFailure::Build(e.to_string())),
+                    },
+                };
+                let auth = match spec.login.map(Login::plan).transpose() {
+                    Ok(plan) => plan.unwrap_or(AuthPlan::None),
+                    Err(e) => return fail(e),
+                };
+                let config = SessionConfig {
+                    client_id: spec.client_id,
+                    tls: spec.tls,
+                    auth,
+                    job,
+                    allow_partial: false,
+                    timeouts: spec.timeouts,
+                };
+                let (report, result) = smtp::run(
+                    Connection {
+                        target: &spec.target,
+                        tls: &spec.tls_options,
+                        cancel: &job_cancel,
+                    },
+                    config,
+                    body.as_ref().map(|b| b as &dyn smtp::BodySource),
+                    &mut |event| send(SendMsg::Event(event.clone())),
+                );
+                send(SendMsg::Done(
+                    Box::new(report),
+                    result.map_err(SendFailure::Session),
+                ));
+            }
+        });
     if let Err(e) = spawned {
         let _ = tx.send(SendMsg::Done(
             Box::default(),
@@ -164,11 +265,85 @@ pub enum Background {
     Saved(Result<PathBuf, String>),
     /// The sandbox started (or could not).
     Sandbox(Result<crate::sandbox::Sandbox, String>),
-    /// The draft saved by the last session, if any; or why it could not be
-    /// read (the file was then kept aside).
-    DraftLoaded(Result<Option<crate::ui::compose::ComposeState>, String>),
-    /// Saving the draft failed.
-    DraftNotSaved(String),
+    /// Settings, drafts and history, read at start.
+    StoreLoaded(Box<Loaded>),
+    /// A CA file was picked for the account form.
+    CaPicked(PathBuf),
+    /// An account was saved (or why not).
+    AccountSaved(Result<Box<crate::ui::accounts::Saved>, String>),
+    /// An account was deleted: the settings now, its name, a sentence.
+    AccountDeleted(Result<(Settings, String, String), String>),
+    /// Writing a draft or a record failed.
+    StoreFailed(String),
+}
+
+/// What was on disk at start.
+pub struct Loaded {
+    /// Accounts and preferences.
+    pub settings: Settings,
+    /// Drafts and the outbox, newest first.
+    pub drafts: Vec<(String, DraftRecord)>,
+    /// Sent history, newest first.
+    pub sent: Vec<(String, SentRecord)>,
+    /// Files that could not be read (each kept aside), in sentences.
+    pub problems: Vec<String>,
+    /// Why the keychain cannot be used, if saved accounts need it and it
+    /// cannot.
+    pub keychain_problem: Option<String>,
+}
+
+/// Reads settings, drafts and history. A draft left by an older version
+/// (`drafts/current.json`, the bare form) becomes a draft record first.
+pub fn load_store(dirs: &DataDirs, secrets: &dyn SecretStore) -> Loaded {
+    let mut problems = Vec::new();
+    let (settings, problem) = Settings::load(dirs);
+    problems.extend(problem.map(|p| p.to_string()));
+    let drafts = Folder::drafts(dirs);
+    let legacy = drafts.dir().join("current.json");
+    match crate::store::read_json::<ComposeState>(&legacy) {
+        Ok(Some(message)) => {
+            let record = DraftRecord {
+                saved_at: crate::clock::unix_secs(
+                    std::fs::metadata(&legacy)
+                        .and_then(|m| m.modified())
+                        .unwrap_or_else(|_| std::time::SystemTime::now()),
+                ),
+                message,
+                ..DraftRecord::default()
+            };
+            match drafts.save(&crate::store::records::new_id(), &record) {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&legacy);
+                }
+                Err(e) => problems.push(format!("cannot move {}: {e}", legacy.display())),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => problems.push(e.to_string()),
+    }
+    let mut listing = drafts.list::<DraftRecord>();
+    problems.extend(listing.problems.iter().map(|p| p.to_string()));
+    listing
+        .records
+        .sort_by_key(|(_, r)| std::cmp::Reverse(r.saved_at));
+    let mut sent = Folder::sent(dirs).list::<SentRecord>();
+    problems.extend(sent.problems.iter().map(|p| p.to_string()));
+    sent.records
+        .sort_by_key(|(_, r)| std::cmp::Reverse(r.sent_at));
+    // Asked only when an account needs it (it may prompt to unlock).
+    let keychain_problem = settings
+        .accounts
+        .iter()
+        .find(|a| a.logs_in())
+        .and_then(|a| secrets.get(&a.name).err())
+        .map(|e| e.to_string());
+    Loaded {
+        settings,
+        drafts: listing.records,
+        sent: sent.records,
+        problems,
+        keychain_problem,
+    }
 }
 
 /// A channel for [`Background`] results, and the way to wake the UI.
@@ -249,24 +424,94 @@ impl Tasks {
         });
     }
 
-    /// Reads the draft left by the last session.
-    pub fn load_draft(&self, path: std::path::PathBuf) {
-        self.spawn("postscope-draft-load", move || {
-            Some(Background::DraftLoaded(
-                crate::store::read_json(&path).map_err(|e| e.to_string()),
+    /// Reads settings, drafts and history.
+    pub fn load_store(&self, dirs: DataDirs, secrets: Arc<dyn SecretStore>) {
+        self.spawn("postscope-load", move || {
+            Some(Background::StoreLoaded(Box::new(load_store(
+                &dirs, &*secrets,
+            ))))
+        });
+    }
+
+    /// Writes a record (a draft) atomically.
+    pub fn save_record<T: serde::Serialize + Send + 'static>(
+        &self,
+        folder: Folder,
+        id: String,
+        record: T,
+    ) {
+        self.spawn("postscope-save-record", move || {
+            folder.save(&id, &record).err().map(|e| {
+                Background::StoreFailed(format!(
+                    "cannot save the draft in {}: {e}",
+                    folder.dir().display()
+                ))
+            })
+        });
+    }
+
+    /// Deletes a record.
+    pub fn remove_record(&self, folder: Folder, id: String) {
+        self.spawn("postscope-remove-record", move || {
+            folder.remove(&id).err().map(|e| {
+                Background::StoreFailed(format!(
+                    "cannot delete {id} in {}: {e}",
+                    folder.dir().display()
+                ))
+            })
+        });
+    }
+
+    /// Files a delivered message under Sent, then removes its draft (in
+    /// that order: a crash between the two leaves a copy, never nothing).
+    pub fn record_sent(&self, dirs: DataDirs, id: String, record: SentRecord) {
+        self.spawn("postscope-record-sent", move || {
+            let result = Folder::sent(&dirs)
+                .save(&id, &record)
+                .and_then(|()| Folder::drafts(&dirs).remove(&id));
+            result.err().map(|e| {
+                Background::StoreFailed(format!(
+                    "the message was delivered, but recording it under Sent failed: {e}"
+                ))
+            })
+        });
+    }
+
+    /// Saves an account: secret to the keychain, the rest to settings.
+    pub fn save_account(
+        &self,
+        dirs: DataDirs,
+        secrets: Arc<dyn SecretStore>,
+        account: crate::store::settings::Account,
+        original: Option<String>,
+        secret: Option<String>,
+    ) {
+        self.spawn("postscope-account-save", move || {
+            Some(Background::AccountSaved(
+                crate::ui::accounts::save_account(&dirs, &*secrets, account, original, secret)
+                    .map(Box::new),
             ))
         });
     }
 
-    /// Saves the open draft (atomically).
-    pub fn save_draft(&self, path: std::path::PathBuf, draft: crate::ui::compose::ComposeState) {
-        self.spawn("postscope-draft-save", move || {
-            crate::store::write_json(&path, &draft).err().map(|e| {
-                Background::DraftNotSaved(format!(
-                    "cannot save the draft to {}: {e}",
-                    path.display()
-                ))
-            })
+    /// Deletes an account and its keychain entry.
+    pub fn delete_account(&self, dirs: DataDirs, secrets: Arc<dyn SecretStore>, name: String) {
+        self.spawn("postscope-account-delete", move || {
+            Some(Background::AccountDeleted(
+                crate::ui::accounts::delete_account(&dirs, &*secrets, &name)
+                    .map(|(settings, message)| (settings, name, message)),
+            ))
+        });
+    }
+
+    /// Opens the native dialog to choose a CA file.
+    pub fn pick_ca_file(&self) {
+        self.spawn("postscope-dialog", move || {
+            rfd::FileDialog::new()
+                .set_title("Choose a CA certificate (PEM)")
+                .add_filter("PEM certificates", &["pem", "crt", "cer"])
+                .pick_file()
+                .map(Background::CaPicked)
         });
     }
 

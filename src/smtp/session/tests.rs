@@ -2610,10 +2610,9 @@ fn garbage_reply_to_quit_keeps_the_stored_error() {
 // ----- probe -----
 
 #[test]
-fn probe_with_starttls_never_logs_in() {
+fn probe_without_credentials_never_logs_in() {
     let mut s = Script::start(SessionConfig {
         tls: TlsMode::StartTls,
-        auth: AuthPlan::Auto(password()),
         job: Job::Probe,
         ..config()
     });
@@ -2645,6 +2644,38 @@ fn probe_with_starttls_never_logs_in() {
             Stage::Quit
         ]
     );
+}
+
+#[test]
+fn probe_with_credentials_logs_in_then_quits_without_mail() {
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(password()),
+        job: Job::Probe,
+        ..config()
+    });
+    let lines = after_starttls(&mut s, &["AUTH PLAIN LOGIN"]);
+    assert!(lines[0].starts_with("AUTH PLAIN "), "{lines:?}");
+    s.server("235 2.7.0 Authentication successful\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"], "no MAIL FROM in a probe");
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert!(report.auth.is_some(), "the login is reported");
+    assert_eq!(report.final_reply, None);
+
+    // A refused login fails the probe at the AUTH stage.
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(password()),
+        job: Job::Probe,
+        ..config()
+    });
+    let _ = after_starttls(&mut s, &["AUTH PLAIN"]);
+    s.server("535 5.7.8 Authentication credentials invalid\r\n");
+    let _ = s.client_lines();
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    assert_eq!(result.unwrap_err().stage(), Stage::Auth);
 }
 
 #[test]

@@ -1,0 +1,129 @@
+//! What a probe found, drawn: the outcome, the greeting, the capabilities
+//! with a sentence each, TLS and the certificate chain, and the time each
+//! step took.
+
+use egui::{Color32, RichText};
+
+use crate::smtp::Report;
+use crate::smtp::tls::Verification;
+
+fn good(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(0x7d, 0xd8, 0x8a)
+    } else {
+        Color32::from_rgb(0x1b, 0x7f, 0x2a)
+    }
+}
+
+fn bad(ui: &egui::Ui) -> Color32 {
+    if ui.visuals().dark_mode {
+        Color32::from_rgb(0xff, 0x7b, 0x7b)
+    } else {
+        Color32::from_rgb(0xc0, 0x1c, 0x28)
+    }
+}
+
+/// Draws a probe's report and outcome.
+pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>) {
+    match result {
+        Ok(()) => {
+            let login = match &report.auth {
+                Some(m) => format!("; logged in with {}", m.name()),
+                None => String::new(),
+            };
+            ui.label(
+                RichText::new(format!("✔ The connection works{login}. Nothing was sent."))
+                    .color(good(ui)),
+            );
+        }
+        Err(e) => {
+            ui.label(RichText::new(format!("✖ {e}")).color(bad(ui)));
+        }
+    }
+    if let Some(g) = &report.greeting {
+        ui.label(format!("Greeting: {} {}", g.code, g.lines.join(" / ")));
+    }
+    if let Some(caps) = &report.capabilities {
+        ui.add_space(4.0);
+        ui.strong(if report.capabilities_before_tls.is_some() {
+            format!("What {} offers (after STARTTLS)", caps.server_name)
+        } else {
+            format!("What {} offers", caps.server_name)
+        });
+        if caps.extensions.is_empty() {
+            ui.label("No extensions: the server answered HELO, not EHLO.");
+        }
+        egui::Grid::new("probe_caps")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for c in &caps.extensions {
+                    ui.monospace(c.to_string());
+                    ui.label(c.describe());
+                    ui.end_row();
+                }
+            });
+    }
+    if let Some(tls) = &report.tls {
+        ui.add_space(4.0);
+        ui.strong("TLS");
+        ui.label(format!("{}, {}", tls.version, tls.cipher));
+        match &tls.verification {
+            Verification::Verified => {
+                ui.label(
+                    RichText::new(format!("Certificate verified for {}", tls.server_name))
+                        .color(good(ui)),
+                );
+            }
+            Verification::NotVerified { reason } => {
+                ui.label(
+                    RichText::new(format!("Certificate NOT verified: {reason}")).color(bad(ui)),
+                );
+            }
+        }
+        for (i, c) in tls.chain.iter().enumerate() {
+            egui::CollapsingHeader::new(format!("[{i}] {}", c.subject))
+                .id_salt(("probe_cert", i))
+                .default_open(i == 0)
+                .show(ui, |ui| {
+                    egui::Grid::new(("probe_cert_grid", i))
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            let left = if c.days_left < 0 {
+                                format!("EXPIRED {} days ago", -c.days_left)
+                            } else {
+                                format!("{} days left", c.days_left)
+                            };
+                            for (k, v) in [
+                                ("Issuer", c.issuer.clone()),
+                                ("Names", c.subject_alt_names.join(", ")),
+                                ("Valid from", c.not_before.clone()),
+                                ("Valid until", format!("{} ({left})", c.not_after)),
+                                ("SHA-256", c.sha256.clone()),
+                            ] {
+                                if !v.is_empty() {
+                                    ui.label(RichText::new(k).weak());
+                                    ui.label(v);
+                                    ui.end_row();
+                                }
+                            }
+                        });
+                });
+        }
+    }
+    if !report.timings.is_empty() {
+        ui.add_space(4.0);
+        ui.strong("Timing");
+        let mut last = std::time::Duration::ZERO;
+        let steps: Vec<String> = report
+            .timings
+            .iter()
+            .map(|t| {
+                let step = t.at_ms.saturating_sub(last);
+                last = t.at_ms;
+                format!("{} {} ms", t.stage, step.as_millis())
+            })
+            .collect();
+        ui.label(steps.join("  ·  "));
+    }
+}
