@@ -610,6 +610,8 @@ impl App {
 
     /// Opens a saved draft in the composer (the open one is saved first).
     pub fn open_draft(&mut self, id: &str) {
+        // Saved first: it may be the very draft being opened.
+        self.save_draft_now();
         let Some(record) = self
             .drafts
             .iter()
@@ -618,7 +620,6 @@ impl App {
         else {
             return;
         };
-        self.save_draft_now();
         self.draft_id = id.to_owned();
         self.compose = record.message.clone();
         self.saved_draft = Some(record.message.clone());

@@ -2,39 +2,12 @@
 //! Service: gnome-keyring under dbus-run-session, started by
 //! scripts/test.sh), and the "no password on disk" promise.
 
-use std::path::Path;
 use std::time::Duration;
 
 use postscope::store::secrets::{Keychain, SecretStore};
 
-use crate::common::{PASSWORD, USER, Work, assert_no_secrets};
+use crate::common::{PASSWORD, USER, Work, all_files, assert_no_secrets, unique};
 use crate::server::{Mode, ServerOptions, TestServer};
-
-/// An account name no other test (or earlier run) uses.
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
-
-/// Every file under `dir`, with its bytes.
-fn all_files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            out.extend(all_files(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path, bytes));
-        }
-    }
-    out
-}
 
 #[test]
 fn keychain_set_get_delete_against_the_real_secret_service() {

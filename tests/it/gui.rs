@@ -312,3 +312,330 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
 }
+
+fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
+    step_until(h, what, |app| match &app.status {
+        Status::Sent(t) | Status::Idle(t) | Status::Failed(t) => t.contains(pattern),
+        Status::Sending { .. } => false,
+    });
+}
+
+/// Picks an entry of the account menu in the top bar, by clicking.
+fn pick_account(h: &mut Harness<'_, App>, name: &str) {
+    h.get_by_label("Compose").click();
+    h.run();
+    h.get_by_label("Account").click();
+    h.run();
+    h.get_by_label(name).click();
+    h.run();
+}
+
+#[test]
+fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
+    use postscope::store::secrets::{Keychain, SecretStore};
+
+    let server = TestServer::start(ServerOptions {
+        auth: Some((crate::common::USER.into(), crate::common::PASSWORD.into())),
+        ..ServerOptions::new(Mode::StartTls)
+    });
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let options = AppOptions {
+        start_sandbox: false,
+        dirs: Some(dirs.clone()),
+    };
+    let name = crate::common::unique("gui");
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
+
+    // Add the account through the form.
+    h.get_by_label("Accounts").click();
+    h.run();
+    set_field(&mut h, "Name", &name);
+    set_field(&mut h, "Display name", "Alice Example");
+    set_field(&mut h, "Email", "alice@example.org");
+    set_field(&mut h, "Host", server.host());
+    set_field(&mut h, "Port", &server.port().to_string());
+    set_field(&mut h, "User", crate::common::USER);
+    set_field(&mut h, "Password", crate::common::PASSWORD);
+    set_field(&mut h, "CA file", &server.ca_pem().display().to_string());
+    h.get_by_label("Save").click();
+    h.run();
+    wait_for_status(&mut h, "the account to be saved", "Saved the account");
+    assert_eq!(
+        Keychain.get(&name),
+        Ok(Some(crate::common::PASSWORD.to_string())),
+        "the password went to the OS keychain"
+    );
+    assert!(h.state().settings.account(&name).is_some());
+
+    // Test connection: capabilities, certificate and login, nothing sent.
+    h.get_by_label("Test connection").click();
+    h.step();
+    step_until(&mut h, "the test to finish", |app| !app.is_sending());
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("The connection works; logged in with PLAIN")
+            .next()
+            .is_some(),
+        "{:?}",
+        h.state().status
+    );
+    assert!(
+        h.query_all_by_label_contains("Certificate verified for")
+            .next()
+            .is_some()
+    );
+    assert!(h.query_all_by_label_contains("8BITMIME").next().is_some());
+    assert!(server.messages().is_empty(), "a test sends nothing");
+
+    // Send with it: From comes from the account.
+    pick_account(&mut h, &name);
+    assert_eq!(h.state().compose.from, "Alice Example <alice@example.org>");
+    set_field(&mut h, "To", "Bob <bob@example.org>");
+    set_field(&mut h, "Subject", "Through a saved account");
+    h.get_by_label("Send").click();
+    h.step();
+    step_until(&mut h, "the send to finish", |app| !app.is_sending());
+    h.run();
+    assert!(
+        matches!(&h.state().status, Status::Sent(t) if t.contains("in Sent")),
+        "{:?}",
+        h.state().status
+    );
+    assert_eq!(
+        server.wait_for_messages(1, Duration::from_secs(10)).len(),
+        1
+    );
+    drop(h);
+
+    // After a restart: the account is there, and sends without any typing.
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the store to be read", |app| {
+        app.settings.account(&name).is_some() && app.sent.len() == 1
+    });
+    h.run();
+    pick_account(&mut h, &name);
+    set_field(&mut h, "To", "carol@example.org");
+    set_field(&mut h, "Subject", "After a restart");
+    h.get_by_label("Send").click();
+    h.step();
+    step_until(&mut h, "the second send to finish", |app| !app.is_sending());
+    h.run();
+    assert!(
+        matches!(&h.state().status, Status::Sent(_)),
+        "{:?}",
+        h.state().status
+    );
+    assert_eq!(
+        server.wait_for_messages(2, Duration::from_secs(10)).len(),
+        2
+    );
+
+    // Sent history: both, each with its redacted transcript, on disk.
+    h.get_by_label("Sent (2)").click();
+    h.run();
+    h.get_all_by_label_contains("After a restart")
+        .next()
+        .unwrap()
+        .click();
+    h.run();
+    h.get_by_label("Show transcript").click();
+    h.run();
+    assert!(
+        h.state()
+            .transcript
+            .events()
+            .iter()
+            .any(|e| e.text == "AUTH PLAIN <redacted>")
+    );
+    let files = crate::common::all_files(root.path());
+    let sent_files = files
+        .iter()
+        .filter(|(p, _)| p.parent().is_some_and(|d| d.ends_with("sent")))
+        .count();
+    assert_eq!(sent_files, 2, "{files:?}");
+    // No file under the config and data folders holds the password.
+    for (path, bytes) in &files {
+        crate::common::assert_no_secrets(
+            &path.display().to_string(),
+            &String::from_utf8_lossy(bytes),
+            crate::common::USER,
+            crate::common::PASSWORD,
+        );
+    }
+
+    // Delete it: the keychain entry goes too.
+    h.get_by_label("Accounts").click();
+    h.run();
+    h.get_by_label(&name).click();
+    h.run();
+    h.get_by_label("Delete…").click();
+    h.run();
+    h.get_by_label("Delete for good").click();
+    h.run();
+    wait_for_status(&mut h, "the account to be deleted", "Deleted the account");
+    assert_eq!(Keychain.get(&name), Ok(None));
+    assert!(h.state().settings.accounts.is_empty());
+}
+
+#[test]
+fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
+    let server = TestServer::start(ServerOptions {
+        refuse_rcpt: vec!["later@example.org".into()],
+        ..ServerOptions::new(Mode::Plain)
+    });
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let options = AppOptions {
+        start_sandbox: false,
+        dirs: Some(dirs.clone()),
+    };
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
+    use_custom_server(&mut h, &server, Security::None);
+    set_field(&mut h, "To", "later@example.org");
+    set_field(&mut h, "Subject", "Try again");
+    h.get_by_label("Send").click();
+    h.step();
+    step_until(&mut h, "the send to fail", |app| !app.is_sending());
+    h.run();
+    assert!(
+        matches!(&h.state().status, Status::Failed(t) if t.contains("kept in the Outbox")),
+        "{:?}",
+        h.state().status
+    );
+    // The composer keeps the message; the Outbox lists it with the reason.
+    assert_eq!(h.state().compose.subject, "Try again");
+    h.get_by_label("Outbox (1)").click();
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("User unknown")
+            .next()
+            .is_some()
+    );
+    // On disk, with the failed exchange.
+    let on_disk = crate::common::all_files(&dirs.data.join("drafts"));
+    assert_eq!(on_disk.len(), 1, "{on_disk:?}");
+    let text = String::from_utf8_lossy(&on_disk[0].1);
+    assert!(
+        text.contains("\"attempt\"") && text.contains("RCPT TO"),
+        "{text}"
+    );
+    drop(h);
+
+    // A restart finds it in the Outbox; fix the address and retry from there.
+    let mut h = harness(options);
+    step_until(&mut h, "the outbox to be read", |app| {
+        app.drafts.iter().any(|(_, d)| d.attempt.is_some())
+    });
+    h.run();
+    h.state_mut().account = AccountChoice::Custom;
+    h.state_mut().custom.host = server.host().into();
+    h.state_mut().custom.port = server.port().to_string();
+    h.state_mut().custom.security = Security::None;
+    set_field(&mut h, "To", "bob@example.org");
+    h.get_by_label("Outbox (1)").click();
+    h.run();
+    h.get_by_label("Retry").click();
+    h.step();
+    step_until(&mut h, "the retry to finish", |app| !app.is_sending());
+    h.run();
+    assert!(
+        matches!(&h.state().status, Status::Sent(_)),
+        "{:?}",
+        h.state().status
+    );
+    assert_eq!(
+        server.wait_for_messages(1, Duration::from_secs(10)).len(),
+        1
+    );
+    assert!(h.state().drafts.is_empty(), "sent once, moved to Sent");
+    assert_eq!(h.state().sent.len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !crate::common::all_files(&dirs.data.join("drafts")).is_empty() {
+        assert!(Instant::now() < deadline, "the draft file was not removed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_retry_after_delivery_unknown_asks_first() {
+    // The server takes the whole message, then hangs up without a reply.
+    let server = crate::common::FakeServer::start(|mut c| {
+        c.send(b"220 fake.test ESMTP\r\n");
+        let _ = c.line();
+        c.send(b"250 fake.test\r\n");
+        for reply in [&b"250 ok\r\n"[..], b"250 ok\r\n", b"354 go ahead\r\n"] {
+            let _ = c.line();
+            c.send(reply);
+        }
+        c.until_dot()
+    });
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: Some(postscope::store::DataDirs::at(root.path())),
+    });
+    step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
+    h.state_mut().account = AccountChoice::Custom;
+    h.state_mut().custom.host = addr.ip().to_string();
+    h.state_mut().custom.port = addr.port().to_string();
+    h.state_mut().custom.security = Security::None;
+    h.run();
+    h.get_by_label("Send").click();
+    h.step();
+    step_until(&mut h, "the send to end", |app| !app.is_sending());
+    h.run();
+    assert!(
+        server
+            .join()
+            .is_some_and(|data| data.ends_with(b"\r\n.\r\n"))
+    );
+    assert!(
+        h.state()
+            .drafts
+            .iter()
+            .any(|(_, d)| d.attempt.as_ref().is_some_and(|a| a.delivery_unknown)),
+        "{:?}",
+        h.state().status
+    );
+    h.get_by_label("Outbox (1)").click();
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("delivery unknown, the server may have it already")
+            .next()
+            .is_some()
+    );
+
+    // Retry: a question, not a second copy.
+    h.get_by_label("Retry").click();
+    h.run();
+    assert!(!h.state().is_sending());
+    assert!(
+        h.query_all_by_label_contains("Send this message again?")
+            .next()
+            .is_some()
+    );
+    h.get_by_label("Don't send").click();
+    h.run();
+    assert!(!h.state().is_sending());
+    assert!(
+        h.query_all_by_label_contains("Send this message again?")
+            .next()
+            .is_none()
+    );
+
+    // Saying yes sends (the fake server is gone now: connection refused),
+    // and the message stays in the Outbox with the new reason.
+    h.get_by_label("Send").click();
+    h.run();
+    h.get_by_label("Send again").click();
+    h.step();
+    step_until(&mut h, "the second attempt to end", |app| !app.is_sending());
+    h.run();
+    let attempt = h.state().drafts[0].1.attempt.clone().unwrap();
+    assert!(!attempt.delivery_unknown, "{attempt:?}");
+    assert_eq!(attempt.stage, "connect", "{attempt:?}");
+}
