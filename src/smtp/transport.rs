@@ -358,10 +358,19 @@ impl Driver<'_, '_> {
                     self.cancel.attach(&tcp);
                     return Some(Conn::Plain(tcp));
                 }
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    last = format!("{addr}: no answer within {} s (timeout)", limit.as_secs());
+                Err(e) => {
+                    // The address is worth naming only when the host was a name.
+                    let which = if addr.to_string() == self.target.to_string() {
+                        String::new()
+                    } else {
+                        format!("{addr}: ")
+                    };
+                    last = if e.kind() == io::ErrorKind::TimedOut {
+                        format!("{which}no answer within {} s (timeout)", limit.as_secs())
+                    } else {
+                        format!("{which}{e}")
+                    };
                 }
-                Err(e) => last = format!("{addr}: {e}"),
             }
         }
         self.fail_connect(last);

@@ -453,9 +453,12 @@ impl AccountsView {
         }
         ui.add_space(4.0);
         let problems = f.problems(accounts);
+        // A blank form is not scolded before anything was typed.
+        let pristine = *f == AccountForm::default();
         let field_problem = |name: &str| {
             problems
                 .iter()
+                .filter(|_| !pristine)
                 .find(|(field, _)| *field == name)
                 .map(|(_, p)| p.clone())
         };

@@ -1313,12 +1313,15 @@ impl eframe::App for App {
                     }
                     match &self.account {
                         AccountChoice::Sandbox => {
-                            ui.label(
-                                RichText::new(format!(
-                                    "Local sandbox: an SMTP server inside Postscope, {}. Messages go nowhere else; read them under Sandbox inbox.",
-                                    self.sandbox_status()
-                                ))
-                                .weak(),
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(format!(
+                                        "Local sandbox: an SMTP server inside Postscope, {}. Messages go nowhere else; read them under Sandbox inbox.",
+                                        self.sandbox_status()
+                                    ))
+                                    .weak(),
+                                )
+                                .wrap(),
                             );
                         }
                         AccountChoice::Saved(name) => {
@@ -1330,7 +1333,7 @@ impl eframe::App for App {
                                 ),
                                 None => format!("The account {name:?} no longer exists"),
                             };
-                            ui.label(RichText::new(text).weak());
+                            ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
                         }
                         AccountChoice::Custom => {}
                     }
