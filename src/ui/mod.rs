@@ -984,6 +984,18 @@ impl App {
                 self.status = Status::Failed(format!("The account was not deleted: {e}"));
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),
+            Background::SettingsReloaded(settings) => {
+                if settings != self.settings {
+                    self.settings = settings;
+                    if let AccountChoice::Saved(name) = &self.account
+                        && self.settings.account(name).is_none()
+                    {
+                        self.status = Status::Failed(format!(
+                            "The account {name:?} was removed outside this window: pick another"
+                        ));
+                    }
+                }
+            }
         }
     }
 
@@ -1247,6 +1259,11 @@ impl App {
         }
     }
 
+    /// True once settings, drafts and history have been read.
+    fn settings_loaded(&self) -> bool {
+        self.saved_draft.is_some()
+    }
+
     /// True when the form has changes not yet on disk.
     pub fn draft_unsaved(&self) -> bool {
         self.dirs.is_some() && self.saved_draft.as_ref() != Some(&self.compose)
@@ -1269,8 +1286,21 @@ impl App {
 }
 
 impl eframe::App for App {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
+        // Back in focus: accounts may have changed on disk meanwhile.
+        let regained = ctx.input(|i| {
+            i.raw
+                .events
+                .iter()
+                .any(|e| matches!(e, egui::Event::WindowFocused(true)))
+        });
+        if regained
+            && self.settings_loaded()
+            && let Some(dirs) = &self.dirs
+        {
+            self.tasks.reload_settings(dirs.clone());
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

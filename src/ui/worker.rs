@@ -275,6 +275,8 @@ pub enum Background {
     AccountDeleted(Result<(Settings, String, String), String>),
     /// Writing a draft or a record failed.
     StoreFailed(String),
+    /// The settings file, read again (the window came back into focus).
+    SettingsReloaded(Settings),
 }
 
 /// What was on disk at start.
@@ -431,6 +433,19 @@ impl Tasks {
                 &dirs, &*secrets,
             ))))
         });
+    }
+
+    /// Reads the settings file again, to see accounts added meanwhile by
+    /// `postscope account` or another window. An unreadable file is left
+    /// for the next start to report and keep aside.
+    pub fn reload_settings(&self, dirs: DataDirs) {
+        self.spawn(
+            "postscope-settings",
+            move || match crate::store::read_json::<Settings>(&Settings::path(&dirs)) {
+                Ok(Some(settings)) => Some(Background::SettingsReloaded(settings)),
+                _ => None,
+            },
+        );
     }
 
     /// Writes a record (a draft) atomically.

@@ -639,3 +639,32 @@ fn a_retry_after_delivery_unknown_asks_first() {
     assert!(!attempt.delivery_unknown, "{attempt:?}");
     assert_eq!(attempt.stage, "connect", "{attempt:?}");
 }
+
+#[test]
+fn an_account_added_by_the_cli_appears_when_the_window_regains_focus() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: Some(dirs.clone()),
+    });
+    step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
+    assert!(h.state().settings.accounts.is_empty());
+    // What `postscope account add` does, while the window is open.
+    let mut settings = postscope::store::settings::Settings::default();
+    settings.accounts.push(postscope::store::settings::Account {
+        name: "from-the-cli".into(),
+        server: "smtp.example.org:587".into(),
+        ..Default::default()
+    });
+    settings.save(&dirs).unwrap();
+    h.event(egui::Event::WindowFocused(false));
+    h.step();
+    h.event(egui::Event::WindowFocused(true));
+    step_until(&mut h, "the settings to be read again", |app| {
+        app.settings.account("from-the-cli").is_some()
+    });
+    h.get_by_label("Account").click();
+    h.run();
+    assert!(h.query_by_label("from-the-cli").is_some());
+}
