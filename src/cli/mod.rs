@@ -22,7 +22,7 @@ use crate::message::{self, Draft};
 use crate::smtp::transport::FileBody;
 use crate::smtp::{
     self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
-    Mechanism, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
+    Mechanism, QuitAfter, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
 };
 use crate::store::settings::Account;
 
@@ -213,6 +213,11 @@ pub struct SendArgs {
     /// still listed). Without it a message goes to all recipients or to none.
     #[arg(long, help_heading = "Delivery")]
     pub allow_partial: bool,
+    /// Stop after this step, successfully, without going further: e.g.
+    /// `rcpt` checks that the recipients are accepted and sends nothing;
+    /// `data` hangs up after the 354 without sending the message.
+    #[arg(long, value_enum, value_name = "STEP", help_heading = "Delivery")]
+    pub quit_after: Option<QuitAfter>,
 
     /// The account whose keychain entry holds the secret (from --account).
     #[arg(skip)]
@@ -224,6 +229,10 @@ pub struct SendArgs {
 pub struct ProbeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Stop earlier than a probe does (after TLS and EHLO): connect,
+    /// greeting, ehlo or tls.
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub quit_after: Option<QuitAfter>,
 }
 
 /// A usage problem found before connecting: exit status 1, nothing sent.
@@ -487,6 +496,7 @@ impl SendArgs {
             }),
             allow_partial: self.allow_partial,
             timeouts: self.connect.security.timeouts(),
+            quit_after: self.quit_after,
         };
         Ok(SendRequest {
             target,
@@ -501,6 +511,14 @@ impl SendArgs {
 impl ProbeArgs {
     /// Validates the options. Nothing touches the network.
     pub fn into_request(mut self) -> Result<ProbeRequest, UsageError> {
+        if let Some(q) = self.quit_after
+            && q > QuitAfter::Tls
+        {
+            return Err(UsageError::Invalid(format!(
+                "probe --quit-after {q}: a probe never logs in or starts a transaction; \
+                 use connect, greeting, ehlo or tls (or `send --quit-after {q}`)"
+            )));
+        }
         self.connect.apply_account()?;
         let target = self.connect.target()?;
         Ok(ProbeRequest {
@@ -512,6 +530,7 @@ impl ProbeArgs {
                 job: Job::Probe,
                 allow_partial: false,
                 timeouts: self.connect.security.timeouts(),
+                quit_after: self.quit_after,
             },
             target,
         })

@@ -138,6 +138,7 @@ impl Output {
         let status = exit_status(result);
         if self.json {
             let outcome = match result {
+                Ok(()) if report.stopped_after.is_some() => "stopped",
                 Ok(()) if report.refused.is_empty() => "delivered",
                 Ok(()) => "partially_delivered",
                 Err(SessionError::DeliveryUnknown { .. }) => "unknown",
@@ -145,7 +146,12 @@ impl Output {
                 Err(_) => "failed",
             };
             let mut value = common_json(&self.target, "send", outcome, status, report, result);
-            value["accepted"] = json!(report.delivered);
+            value["accepted"] = if report.stopped_after.is_some() {
+                json!(report.accepted)
+            } else {
+                json!(report.delivered)
+            };
+            value["stopped_after"] = json!(report.stopped_after);
             value["refused"] = json!(report.refused);
             value["message_bytes"] = json!(report.message_bytes);
             println!("{value}");
@@ -155,6 +161,26 @@ impl Output {
         let bad = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
         let warn = Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()));
         match result {
+            Ok(()) if report.stopped_after.is_some() => {
+                let point = report.stopped_after.unwrap_or(crate::smtp::QuitAfter::Data);
+                let _ = writeln!(
+                    err,
+                    "{ok}stopped after {point}{ok:#} as asked (--quit-after {point}) at {}: \
+                     no message was delivered",
+                    self.target,
+                );
+                if point >= crate::smtp::QuitAfter::Rcpt {
+                    let _ = writeln!(
+                        err,
+                        "  the server accepted {} recipient(s): {}",
+                        report.accepted.len(),
+                        report.accepted.join(", ")
+                    );
+                }
+                for r in &report.refused {
+                    let _ = writeln!(err, "{warn}refused{warn:#} <{}>: {}", r.address, r.reply);
+                }
+            }
             Ok(()) => {
                 let _ = writeln!(
                     err,

@@ -149,6 +149,93 @@ pub struct SessionConfig {
     pub allow_partial: bool,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Stop, successfully, once this point is passed (`--quit-after`).
+    pub quit_after: Option<QuitAfter>,
+}
+
+/// Where a session may stop on purpose (swaks's `--quit-after`): once the
+/// point is passed, Postscope says QUIT (or, after DATA, hangs up) and the
+/// session counts as a success. Nothing after it is sent.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum QuitAfter {
+    /// The TCP connection (and implicit TLS) is up; hang up before the greeting.
+    Connect,
+    /// The 220 greeting.
+    Greeting,
+    /// The first EHLO (or HELO).
+    Ehlo,
+    /// STARTTLS, the handshake and EHLO again (implicit TLS: the first EHLO).
+    Tls,
+    /// The login (or the point where it would be, without one).
+    Auth,
+    /// MAIL FROM accepted.
+    Mail,
+    /// Every RCPT TO answered: which recipients the server would take.
+    Rcpt,
+    /// DATA answered 354; hang up without sending the message (the server
+    /// discards the unfinished transaction, RFC 5321 §3.8).
+    Data,
+}
+
+impl QuitAfter {
+    /// Every point, in session order.
+    pub const ALL: [QuitAfter; 8] = [
+        QuitAfter::Connect,
+        QuitAfter::Greeting,
+        QuitAfter::Ehlo,
+        QuitAfter::Tls,
+        QuitAfter::Auth,
+        QuitAfter::Mail,
+        QuitAfter::Rcpt,
+        QuitAfter::Data,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuitAfter::Connect => "connect",
+            QuitAfter::Greeting => "greeting",
+            QuitAfter::Ehlo => "ehlo",
+            QuitAfter::Tls => "tls",
+            QuitAfter::Auth => "auth",
+            QuitAfter::Mail => "mail",
+            QuitAfter::Rcpt => "rcpt",
+            QuitAfter::Data => "data",
+        }
+    }
+
+    /// What a person reads, e.g. in the composer's "Stop after" menu.
+    pub fn describe(self) -> &'static str {
+        match self {
+            QuitAfter::Connect => "connect (TCP only)",
+            QuitAfter::Greeting => "the greeting",
+            QuitAfter::Ehlo => "EHLO",
+            QuitAfter::Tls => "TLS",
+            QuitAfter::Auth => "login",
+            QuitAfter::Mail => "MAIL FROM",
+            QuitAfter::Rcpt => "RCPT TO (check recipients)",
+            QuitAfter::Data => "DATA (send no message)",
+        }
+    }
+}
+
+impl std::fmt::Display for QuitAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What a session reports as it runs.
@@ -195,6 +282,13 @@ pub struct Report {
     pub auth: Option<Mechanism>,
     /// Recipients the server accepted and that got the message.
     pub delivered: Vec<String>,
+    /// Where the session stopped on purpose (`--quit-after`), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<QuitAfter>,
+    /// With `--quit-after rcpt` or later: the recipients the server accepted
+    /// in the transaction that was not completed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
     /// Recipients the server refused, with its reply.
     pub refused: Vec<Refusal>,
     /// The reply to the final dot (for several transactions, the last one).
@@ -342,6 +436,9 @@ impl Session {
         self.complete(now, Stage::Connect);
         if let Some(info) = tls {
             self.tls_up(now, info);
+        }
+        if self.config.quit_after == Some(QuitAfter::Connect) {
+            return self.hang_up(now, QuitAfter::Connect, "before the greeting");
         }
         self.enter(Stage::Greeting);
         self.expect_reply(now, Expect::Greeting);
@@ -733,6 +830,32 @@ impl Session {
         self.events.push_back(Event::Finished(report, Ok(())));
     }
 
+    /// With `--quit-after point`: notes the stop and says QUIT. True when
+    /// the session stops here.
+    fn reached(&mut self, now: Instant, point: QuitAfter, why: &str) -> bool {
+        if self.config.quit_after != Some(point) || self.report.stopped_after.is_some() {
+            return false;
+        }
+        self.report.stopped_after = Some(point);
+        self.note(
+            now,
+            format!("stopping after {point} as asked (--quit-after {point}){why}"),
+        );
+        self.quit(now);
+        true
+    }
+
+    /// Stops where QUIT cannot be said (before the greeting, inside DATA):
+    /// the session ends successfully and the driver closes the connection.
+    fn hang_up(&mut self, now: Instant, point: QuitAfter, why: &str) {
+        self.report.stopped_after = Some(point);
+        self.note(
+            now,
+            format!("stopping after {point} as asked (--quit-after {point}): closing the connection {why}"),
+        );
+        self.finish(now);
+    }
+
     fn quit(&mut self, now: Instant) {
         self.enter(Stage::Quit);
         self.send(now, Command::Quit, Expect::Quit);
@@ -792,6 +915,9 @@ impl Session {
             );
         }
         self.complete(now, Stage::Greeting);
+        if self.reached(now, QuitAfter::Greeting, "") {
+            return;
+        }
         self.enter(Stage::Ehlo);
         self.send(
             now,
@@ -851,6 +977,12 @@ impl Session {
 
     /// After a successful EHLO/HELO: STARTTLS, AUTH, or the transaction.
     fn after_hello(&mut self, now: Instant) {
+        if self.stage == Stage::Ehlo && self.reached(now, QuitAfter::Ehlo, "") {
+            return;
+        }
+        if self.secure && self.reached(now, QuitAfter::Tls, "") {
+            return;
+        }
         let caps = self.caps();
         if !self.secure {
             match self.config.tls {
@@ -939,8 +1071,16 @@ impl Session {
     }
 
     fn start_auth(&mut self, now: Instant) {
+        if self.reached(now, QuitAfter::Tls, " (no TLS was negotiated)") {
+            return;
+        }
         let (mechanism, creds) = match &self.config.auth {
-            AuthPlan::None => return self.start_transaction(now),
+            AuthPlan::None => {
+                if self.reached(now, QuitAfter::Auth, " (no login was asked for)") {
+                    return;
+                }
+                return self.start_transaction(now);
+            }
             AuthPlan::Auto(creds) => {
                 let offered = self.caps().auth_mechanisms().to_vec();
                 if offered.is_empty() {
@@ -1053,6 +1193,9 @@ impl Session {
         if reply.is_positive() && step == AuthStep::Final {
             self.report.auth = self.auth_mechanism.clone();
             self.complete(now, Stage::Auth);
+            if self.reached(now, QuitAfter::Auth, "") {
+                return;
+            }
             return self.start_transaction(now);
         }
         self.fail_politely(
@@ -1139,6 +1282,9 @@ impl Session {
             );
         }
         self.complete(now, Stage::Mail);
+        if self.reached(now, QuitAfter::Mail, ": no recipient or message was sent") {
+            return;
+        }
         self.enter(Stage::Rcpt);
         self.send_rcpt(now, 0);
     }
@@ -1206,6 +1352,10 @@ impl Session {
             );
         }
         self.complete(now, Stage::Rcpt);
+        self.report.accepted = self.accepted.clone();
+        if self.reached(now, QuitAfter::Rcpt, ": no message was sent") {
+            return;
+        }
         self.enter(Stage::Data);
         self.send(now, Command::Data, Expect::Data);
     }
@@ -1221,6 +1371,13 @@ impl Session {
             );
         }
         self.complete(now, Stage::Data);
+        if self.config.quit_after == Some(QuitAfter::Data) {
+            return self.hang_up(
+                now,
+                QuitAfter::Data,
+                "without sending the message: the server discards the unfinished transaction",
+            );
+        }
         self.enter(Stage::Message);
         self.phase = Phase::Body;
         self.body_taken = 0;

@@ -241,6 +241,8 @@ pub struct App {
     pub sent: Vec<(String, SentRecord)>,
     /// The id of the draft open in the composer.
     pub draft_id: String,
+    /// "Stop after" in the composer: end the session early, on purpose.
+    pub quit_after: Option<smtp::QuitAfter>,
     inbox: InboxView,
     tasks: Tasks,
     background: Receiver<Background>,
@@ -283,6 +285,7 @@ impl App {
             drafts: Vec::new(),
             sent: Vec::new(),
             draft_id: crate::store::records::new_id(),
+            quit_after: None,
             inbox: InboxView::default(),
             tasks,
             background,
@@ -430,6 +433,7 @@ impl App {
                 .timeout_secs
                 .map(|s| Timeouts::uniform(std::time::Duration::from_secs(s)))
                 .unwrap_or_default(),
+            quit_after: None,
         })
     }
 
@@ -456,6 +460,7 @@ impl App {
                     }),
                     client_id: ClientId::local(),
                     timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
+                    quit_after: None,
                 })
             }
             AccountChoice::Saved(name) => {
@@ -490,6 +495,7 @@ impl App {
                     }),
                     client_id: ClientId::local(),
                     timeouts: Timeouts::default(),
+                    quit_after: None,
                 })
             }
         }
@@ -524,9 +530,10 @@ impl App {
             return;
         }
         self.confirm_resend = false;
-        let Some(spec) = self.send_spec() else {
+        let Some(mut spec) = self.send_spec() else {
             return;
         };
+        spec.quit_after = self.quit_after;
         // On disk before the first byte goes out: a crash mid-send keeps it.
         self.save_draft_now();
         self.transcript.clear(spec.target.to_string());
@@ -735,6 +742,23 @@ impl App {
         let now = crate::clock::unix_secs(std::time::SystemTime::now());
         let transcript = self.transcript.events().to_vec();
         match result {
+            Ok(()) if report.stopped_after.is_some() => {
+                // A check, not a delivery: the message stays where it is.
+                let point = report.stopped_after.unwrap_or(smtp::QuitAfter::Data);
+                let accepted = if point >= smtp::QuitAfter::Rcpt {
+                    format!(
+                        "; the server accepted {} recipient(s): {}",
+                        report.accepted.len(),
+                        report.accepted.join(", ")
+                    )
+                } else {
+                    String::new()
+                };
+                self.status = Status::Sent(format!(
+                    "Stopped after {} as asked{accepted}. Nothing was delivered",
+                    point.describe()
+                ));
+            }
             Ok(()) => {
                 let reply = report
                     .final_reply
@@ -1341,6 +1365,22 @@ impl eframe::App for App {
                     {
                         new_message = true;
                     }
+                    egui::ComboBox::from_label("Stop after")
+                        .selected_text(match self.quit_after {
+                            None => "the whole send",
+                            Some(q) => q.describe(),
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.quit_after, None, "the whole send");
+                            for q in smtp::QuitAfter::ALL {
+                                ui.selectable_value(&mut self.quit_after, Some(q), q.describe());
+                            }
+                        })
+                        .response
+                        .on_hover_text(
+                            "Stop the exchange after a step, without delivering: e.g. RCPT TO \
+                             checks that the recipients are accepted and sends nothing",
+                        );
                     match &self.account {
                         AccountChoice::Sandbox => {
                             ui.add(

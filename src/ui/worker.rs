@@ -103,6 +103,8 @@ pub struct SendSpec {
     pub client_id: ClientId,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Stop after this step ("Stop after" in the composer).
+    pub quit_after: Option<smtp::QuitAfter>,
 }
 
 /// Why a send failed.
@@ -215,6 +217,7 @@ pub fn spawn_session(work: Work, spec: SendSpec, notify: Notify) -> SendJob {
                     job,
                     allow_partial: false,
                     timeouts: spec.timeouts,
+                    quit_after: spec.quit_after,
                 };
                 let (report, result) = smtp::run(
                     Connection {

@@ -45,6 +45,7 @@ fn cancel_from_another_thread_stops_a_blocked_session() {
         })
     };
     let config = SessionConfig {
+        quit_after: None,
         client_id: ClientId::parse("client.example.org").unwrap(),
         tls: TlsMode::None,
         auth: AuthPlan::None,

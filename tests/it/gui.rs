@@ -668,3 +668,43 @@ fn an_account_added_by_the_cli_appears_when_the_window_regains_focus() {
     h.run();
     assert!(h.query_by_label("from-the-cli").is_some());
 }
+
+#[test]
+fn stop_after_rcpt_checks_recipients_and_delivers_nothing() {
+    let mut h = harness(AppOptions {
+        start_sandbox: true,
+        dirs: None,
+    });
+    step_until(&mut h, "the sandbox to start", |app| {
+        app.sandbox().is_some()
+    });
+    h.run();
+    h.get_by_label("Stop after").click();
+    h.run();
+    h.get_by_label("RCPT TO (check recipients)").click();
+    h.run();
+    assert_eq!(h.state().quit_after, Some(postscope::smtp::QuitAfter::Rcpt));
+    h.get_by_label("Send").click();
+    h.step();
+    step_until(&mut h, "the check to finish", |app| !app.is_sending());
+    h.run();
+    assert!(
+        matches!(&h.state().status, Status::Sent(t)
+            if t.contains("Stopped after RCPT TO") && t.contains("ada@example.org")),
+        "{:?}",
+        h.state().status
+    );
+    assert_eq!(h.state().sandbox().unwrap().inbox().len(), 0);
+    assert!(h.state().sent.is_empty(), "a check is not a delivery");
+    assert_eq!(h.state().compose.subject, "Hello from Postscope");
+    let sent: Vec<String> = h
+        .state()
+        .transcript
+        .events()
+        .iter()
+        .filter(|e| e.direction == postscope::smtp::Direction::Sent)
+        .map(|e| e.text.clone())
+        .collect();
+    assert_eq!(sent.last().map(String::as_str), Some("QUIT"));
+    assert!(!sent.iter().any(|t| t == "DATA"), "{sent:?}");
+}

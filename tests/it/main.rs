@@ -6,6 +6,7 @@ mod engine;
 mod gui;
 mod hostile;
 mod probe;
+mod quit_after;
 mod sandbox;
 mod send;
 mod server;

@@ -44,6 +44,7 @@ fn engine_send(
         ..Default::default()
     };
     let config = SessionConfig {
+        quit_after: None,
         client_id: ClientId::parse("client.example").unwrap(),
         tls,
         auth,

@@ -54,6 +54,7 @@ fn send_to(recipients: &[&str]) -> Job {
 /// with `SessionConfig { tls: …, ..config() }`.
 fn config() -> SessionConfig {
     SessionConfig {
+        quit_after: None,
         client_id: ClientId::Domain("client.example.org".into()),
         tls: TlsMode::None,
         auth: AuthPlan::None,
@@ -2865,4 +2866,136 @@ fn nothing_is_sent_before_the_greeting() {
     s.advance(secs(10));
     assert!(s.client_lines().is_empty());
     assert!(s.wire.is_empty());
+}
+
+// ----- --quit-after -----
+
+fn stopping(q: QuitAfter) -> SessionConfig {
+    SessionConfig {
+        quit_after: Some(q),
+        ..config()
+    }
+}
+
+#[test]
+fn quit_after_connect_hangs_up_before_the_greeting() {
+    let s = Script::start(stopping(QuitAfter::Connect));
+    let report = s.assert_ok();
+    assert!(s.all_client_lines().is_empty(), "not even QUIT");
+    assert_eq!(report.stopped_after, Some(QuitAfter::Connect));
+    assert!(
+        s.texts(Direction::Note)
+            .iter()
+            .any(|t| t.contains("stopping after connect as asked"))
+    );
+}
+
+#[test]
+fn quit_after_greeting_and_ehlo_say_quit() {
+    let mut s = Script::start(stopping(QuitAfter::Greeting));
+    s.server(GREETING);
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    assert_eq!(s.assert_ok().stopped_after, Some(QuitAfter::Greeting));
+
+    let mut s = Script::start(stopping(QuitAfter::Ehlo));
+    assert_eq!(after_ehlo(&mut s, &["STARTTLS", "AUTH PLAIN"]), ["QUIT"]);
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert!(report.capabilities.unwrap().has("STARTTLS"));
+}
+
+#[test]
+fn quit_after_tls_waits_for_the_ehlo_inside_tls() {
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(password()),
+        ..stopping(QuitAfter::Tls)
+    });
+    assert_eq!(after_starttls(&mut s, &["AUTH PLAIN"]), ["QUIT"]);
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert!(report.tls.is_some());
+    assert_eq!(report.auth, None, "no login after the stop");
+
+    // Without TLS there is nothing to wait for: it stops where TLS would be.
+    let mut s = Script::start(stopping(QuitAfter::Tls));
+    assert_eq!(after_ehlo(&mut s, &["PIPELINING"]), ["QUIT"]);
+    s.server(BYE);
+    s.assert_ok();
+    assert!(
+        s.texts(Direction::Note)
+            .iter()
+            .any(|t| t.contains("no TLS was negotiated"))
+    );
+}
+
+#[test]
+fn quit_after_auth_logs_in_then_quits() {
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(password()),
+        ..stopping(QuitAfter::Auth)
+    });
+    let lines = after_starttls(&mut s, &["AUTH PLAIN"]);
+    assert!(lines[0].starts_with("AUTH PLAIN "));
+    s.server("235 2.7.0 Authentication successful\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    assert_eq!(s.assert_ok().auth, Some(Mechanism::Plain));
+}
+
+#[test]
+fn quit_after_mail_and_rcpt_send_no_message() {
+    let mut s = at_mail(stopping(QuitAfter::Mail), &[]);
+    s.server(OK);
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    assert_eq!(s.assert_ok().stopped_after, Some(QuitAfter::Mail));
+
+    let mut s = at_mail(
+        SessionConfig {
+            job: send_to(&[BOB, CAROL]),
+            ..stopping(QuitAfter::Rcpt)
+        },
+        &[],
+    );
+    s.server(OK);
+    assert!(s.client_lines()[0].starts_with("RCPT TO:<bob@"));
+    s.server(OK);
+    assert!(s.client_lines()[0].starts_with("RCPT TO:<carol@"));
+    s.server("250 2.1.5 OK\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"], "no DATA");
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert_eq!(report.accepted, [BOB, CAROL]);
+    assert!(report.delivered.is_empty());
+
+    // A refused recipient is still a failure (exit 24): that is the answer
+    // the check was for.
+    let mut s = at_mail(stopping(QuitAfter::Rcpt), &[]);
+    s.server(OK);
+    let _ = s.client_lines();
+    s.server("550 5.1.1 no such user\r\n");
+    assert_eq!(s.client_lines(), ["RSET"]);
+    s.server(OK);
+    let _ = s.client_lines();
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    assert_eq!(result.unwrap_err().exit_status(), 24);
+}
+
+#[test]
+fn quit_after_data_hangs_up_without_the_message() {
+    let mut s = at_mail(stopping(QuitAfter::Data), &[]);
+    s.server(OK);
+    let _ = s.client_lines();
+    s.server(OK);
+    assert_eq!(s.client_lines(), ["DATA"]);
+    s.server(GO_AHEAD);
+    let report = s.assert_ok();
+    assert!(s.client_lines().is_empty(), "no data, no dot, no QUIT");
+    assert_eq!(report.stopped_after, Some(QuitAfter::Data));
+    assert_eq!(report.message_bytes, 0);
+    assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 0);
 }
