@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod message;
 pub mod sandbox;
+pub mod share;
 pub mod smtp;
 pub mod store;
 pub mod ui;

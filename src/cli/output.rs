@@ -36,6 +36,8 @@ impl From<&ConnectArgs> for Sink {
 enum FileFormat {
     Text,
     JsonLines,
+    /// Kept until the end, then written as one page with the diagram.
+    Html(Box<TranscriptHeader>, Vec<TranscriptEvent>),
 }
 
 /// The open outputs of one run.
@@ -60,8 +62,17 @@ impl Output {
                 let f = File::create(path).map_err(|e| {
                     UsageError::Invalid(format!("cannot write the transcript to {path}: {e}"))
                 })?;
-                let format = if path.ends_with(".jsonl") {
+                let lower = path.to_ascii_lowercase();
+                let format = if lower.ends_with(".jsonl") {
                     FileFormat::JsonLines
+                } else if lower.ends_with(".html") || lower.ends_with(".htm") {
+                    FileFormat::Html(
+                        Box::new(TranscriptHeader::new(
+                            &target.to_string(),
+                            SystemTime::now(),
+                        )),
+                        Vec::new(),
+                    )
                 } else {
                     FileFormat::Text
                 };
@@ -84,8 +95,11 @@ impl Output {
                     "=== Postscope transcript of a session with {} ({})",
                     out.target, header.generator
                 ),
+                FileFormat::Html(..) => String::new(),
             };
-            let _ = writeln!(w, "{line}");
+            if !line.is_empty() {
+                let _ = writeln!(w, "{line}");
+            }
         }
         Ok(out)
     }
@@ -120,6 +134,10 @@ impl Output {
             let line = match format {
                 FileFormat::Text => e.to_text(),
                 FileFormat::JsonLines => serde_json::to_string(&e).unwrap_or_default(),
+                FileFormat::Html(_, events) => {
+                    events.push(e);
+                    return;
+                }
             };
             // Flushed line by line: a crash keeps everything up to it.
             let _ = writeln!(w, "{line}").and_then(|()| w.flush());
@@ -127,7 +145,10 @@ impl Output {
     }
 
     fn close_file(&mut self) {
-        if let Some((w, _)) = &mut self.file {
+        if let Some((mut w, format)) = self.file.take() {
+            if let FileFormat::Html(header, events) = format {
+                let _ = w.write_all(crate::share::html(&header, &events).as_bytes());
+            }
             let _ = w.flush();
         }
     }

@@ -96,6 +96,54 @@ pub fn format_time(at: Duration) -> String {
     }
 }
 
+/// The most events [`parse_jsonl`] takes from one file.
+pub const MAX_LOADED_EVENTS: usize = 1_000_000;
+
+/// Reads a `.jsonl` transcript saved by Postscope (the CLI's
+/// `--transcript FILE.jsonl` or the window's Save). The text of each line is
+/// escaped as it would have been live, so a doctored file cannot put
+/// control characters on screen. Errors name the line.
+pub fn parse_jsonl(text: &str) -> Result<(TranscriptHeader, Vec<TranscriptEvent>), String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, first) = lines
+        .next()
+        .ok_or("the file is empty: a transcript starts with a header line")?;
+    let header: TranscriptHeader = serde_json::from_str(first).map_err(|e| {
+        format!("line 1 is not a Postscope transcript header ({e}); save transcripts as .jsonl")
+    })?;
+    if header.kind != "postscope-transcript" {
+        return Err(format!(
+            "line 1 says this is a {:?}, not a postscope-transcript",
+            header.kind
+        ));
+    }
+    if header.version != 1 {
+        return Err(format!(
+            "this transcript is format version {}, written by a newer Postscope ({}); \
+             this one reads version 1",
+            header.version, header.generator
+        ));
+    }
+    let mut events = Vec::new();
+    for (i, line) in lines {
+        if events.len() == MAX_LOADED_EVENTS {
+            return Err(format!(
+                "the transcript has more than {MAX_LOADED_EVENTS} lines; Postscope stops there"
+            ));
+        }
+        let mut event: TranscriptEvent = serde_json::from_str(line)
+            .map_err(|e| format!("line {} is not a transcript event: {e}", i + 1))?;
+        if let std::borrow::Cow::Owned(clean) = escape_controls(&event.text) {
+            event.text = clean;
+        }
+        events.push(event);
+    }
+    Ok((header, events))
+}
+
 /// The first line of a `.jsonl` transcript.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TranscriptHeader {
@@ -137,6 +185,50 @@ mod micros {
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let us: u64 = serde::Deserialize::deserialize(d)?;
         Ok(Duration::from_micros(us))
+    }
+}
+
+#[cfg(test)]
+mod jsonl_tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_what_was_written_and_names_bad_lines() {
+        let header = TranscriptHeader::new("mx.example.org:25", std::time::UNIX_EPOCH);
+        let event = TranscriptEvent {
+            at: Duration::from_micros(1500),
+            direction: Direction::Received,
+            secure: true,
+            text: "250 2.0.0 OK\u{1b}[31m".into(),
+            code: Some(ReplyCode(250)),
+        };
+        let text = format!(
+            "{}\n{}\n\n",
+            serde_json::to_string(&header).unwrap(),
+            serde_json::to_string(&event).unwrap()
+        );
+        let (h, events) = parse_jsonl(&text).unwrap();
+        assert_eq!(h.server, "mx.example.org:25");
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].text, "250 2.0.0 OK\\x1b[31m",
+            "escaped on the way in"
+        );
+        assert_eq!(events[0].at, Duration::from_micros(1500));
+
+        assert!(parse_jsonl("").unwrap_err().contains("empty"));
+        assert!(parse_jsonl("hello").unwrap_err().contains("line 1"));
+        let broken = format!(
+            "{}\n{{\"t_us\": 1}}\n",
+            serde_json::to_string(&header).unwrap()
+        );
+        assert!(parse_jsonl(&broken).unwrap_err().contains("line 2"));
+        let newer = serde_json::to_string(&TranscriptHeader {
+            version: 2,
+            ..header
+        })
+        .unwrap();
+        assert!(parse_jsonl(&newer).unwrap_err().contains("newer Postscope"));
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod compose;
+pub mod diagram;
 pub mod history;
 pub mod inbox;
 pub mod probe;
@@ -316,6 +317,12 @@ impl App {
     /// drag-and-drop: they are looked at on a worker thread.
     pub fn attach_files(&mut self, paths: Vec<std::path::PathBuf>) {
         self.tasks.inspect(paths);
+    }
+
+    /// Loads a saved `.jsonl` transcript into the panel (read on a worker
+    /// thread), as Open… does.
+    pub fn open_transcript_file(&mut self, path: std::path::PathBuf) {
+        self.tasks.load_transcript(path);
     }
 
     /// True while a send is running.
@@ -1008,6 +1015,18 @@ impl App {
                 self.status = Status::Failed(format!("The account was not deleted: {e}"));
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),
+            Background::TranscriptLoaded(Ok((path, header, events))) => {
+                let count = events.len();
+                self.transcript
+                    .load(&header, events, path.display().to_string());
+                self.show_transcript = true;
+                self.status = Status::Idle(format!(
+                    "Loaded {count} lines of a session with {} from {}",
+                    header.server,
+                    path.display()
+                ));
+            }
+            Background::TranscriptLoaded(Err(e)) => self.status = Status::Failed(e),
             Background::SettingsReloaded(settings) => {
                 if settings != self.settings {
                     self.settings = settings;
@@ -1341,14 +1360,14 @@ impl eframe::App for App {
             self.status_bar(ui);
             ui.add_space(3.0);
         });
-        let mut save = false;
+        let mut transcript_intent = None;
         if self.show_transcript {
             egui::Panel::right("transcript")
                 .resizable(true)
                 .default_size(520.0)
                 .size_range(280.0..=1200.0)
                 .show(ui, |ui| {
-                    save = self.transcript.ui(ui) == Some(TranscriptIntent::Save);
+                    transcript_intent = self.transcript.ui(ui);
                 });
         }
         let mut compose_intent = None;
@@ -1514,16 +1533,15 @@ impl eframe::App for App {
             self.history_intent(intent);
         }
         self.autosave(&ui.ctx().clone());
-        if save {
-            let text = self.transcript.to_text();
-            let jsonl = self.transcript.to_jsonl();
-            self.tasks.save_as("transcript.txt", move |path| {
-                if path.extension().is_some_and(|e| e == "jsonl") {
-                    jsonl.into_bytes()
-                } else {
-                    text.into_bytes()
-                }
-            });
+        match transcript_intent {
+            Some(TranscriptIntent::Save) => {
+                // Rendered on the worker, once the format is known.
+                let snapshot = self.transcript.snapshot();
+                self.tasks
+                    .save_as("transcript.txt", move |path| snapshot.render(path));
+            }
+            Some(TranscriptIntent::Open) => self.tasks.open_transcript(),
+            None => {}
         }
     }
 }

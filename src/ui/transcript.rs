@@ -13,8 +13,20 @@ use crate::smtp::{Direction, ReplyClass, TranscriptEvent};
 /// What the panel asks the App to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TranscriptIntent {
-    /// Save as text or JSON Lines (chosen by the file name).
+    /// Save as text, JSON Lines or HTML (chosen by the file name).
     Save,
+    /// Load a saved `.jsonl` transcript into the panel.
+    Open,
+}
+
+/// How the panel shows the transcript.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// One line per row, like a terminal.
+    #[default]
+    List,
+    /// Client and server lifelines with arrows.
+    Diagram,
 }
 
 /// The transcript of the current (or last) session and how it is viewed.
@@ -27,6 +39,14 @@ pub struct TranscriptView {
     shown: Vec<usize>,
     /// The filter `shown` was computed for, and how many events it covers.
     shown_for: (String, usize),
+    /// List or diagram.
+    pub mode: Mode,
+    /// The row whose details the diagram shows.
+    pub selected: Option<usize>,
+    /// When the session started (Unix seconds), for saved files.
+    started_unix: u64,
+    /// Where the transcript came from, when it was loaded from a file.
+    pub loaded_from: Option<String>,
 }
 
 impl TranscriptView {
@@ -36,6 +56,53 @@ impl TranscriptView {
         self.shown.clear();
         self.shown_for = (self.filter.clone(), 0);
         self.server = server;
+        self.selected = None;
+        self.loaded_from = None;
+        self.started_unix = crate::clock::unix_secs(std::time::SystemTime::now()).max(0) as u64;
+    }
+
+    /// Shows a transcript read from a file (or from history).
+    pub fn load(&mut self, header: &TranscriptHeader, events: Vec<TranscriptEvent>, from: String) {
+        self.clear(header.server.clone());
+        self.events = events;
+        self.started_unix = header.started_unix;
+        self.loaded_from = Some(from);
+    }
+
+    fn header(&self) -> TranscriptHeader {
+        let mut header = TranscriptHeader::new(&self.server, std::time::UNIX_EPOCH);
+        header.started_unix = self.started_unix;
+        header
+    }
+
+    /// The whole transcript as one HTML page with the sequence diagram.
+    pub fn to_html(&self) -> String {
+        crate::share::html(&self.header(), &self.events)
+    }
+
+    /// A copy to render on a worker thread when saving.
+    pub fn snapshot(&self) -> TranscriptView {
+        TranscriptView {
+            events: self.events.clone(),
+            server: self.server.clone(),
+            started_unix: self.started_unix,
+            ..TranscriptView::default()
+        }
+    }
+
+    /// The file's bytes for `path`: JSON Lines for `.jsonl`, a web page for
+    /// `.html`, text otherwise.
+    pub fn render(&self, path: &std::path::Path) -> Vec<u8> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "jsonl" => self.to_jsonl(),
+            "html" | "htm" => self.to_html(),
+            _ => self.to_text(),
+        }
+        .into_bytes()
     }
 
     /// Appends a line.
@@ -60,8 +127,7 @@ impl TranscriptView {
 
     /// The whole transcript as JSON Lines, header first (the CLI's format).
     pub fn to_jsonl(&self) -> String {
-        let header = TranscriptHeader::new(&self.server, std::time::SystemTime::now());
-        let mut out = serde_json::to_string(&header).unwrap_or_default();
+        let mut out = serde_json::to_string(&self.header()).unwrap_or_default();
         out.push('\n');
         for e in &self.events {
             out.push_str(&serde_json::to_string(e).unwrap_or_default());
@@ -89,15 +155,28 @@ impl TranscriptView {
         let mut intent = None;
         ui.horizontal(|ui| {
             ui.heading("Transcript");
+            ui.selectable_value(&mut self.mode, Mode::List, "List")
+                .on_hover_text("One line per row");
+            ui.selectable_value(&mut self.mode, Mode::Diagram, "Diagram")
+                .on_hover_text("Client and server as two lifelines; click an arrow for details");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let has_lines = !self.events.is_empty();
                 if ui
                     .add_enabled(has_lines, egui::Button::new("Save…"))
-                    .on_hover_text("Save as text (.txt) or JSON Lines (.jsonl)")
+                    .on_hover_text(
+                        "Save as text (.txt), JSON Lines (.jsonl) or a web page with the diagram (.html)",
+                    )
                     .on_disabled_hover_text("Nothing to save yet: send a message first")
                     .clicked()
                 {
                     intent = Some(TranscriptIntent::Save);
+                }
+                if ui
+                    .button("Open…")
+                    .on_hover_text("Load a transcript saved as JSON Lines (.jsonl)")
+                    .clicked()
+                {
+                    intent = Some(TranscriptIntent::Open);
                 }
                 if ui
                     .add_enabled(has_lines, egui::Button::new("Copy all"))
@@ -110,12 +189,15 @@ impl TranscriptView {
                 let edit = ui.add(
                     egui::TextEdit::singleline(&mut self.filter)
                         .hint_text("filter")
-                        .desired_width(120.0),
+                        .desired_width(90.0),
                 );
                 let label = ui.label("Filter");
                 let _ = edit.labelled_by(label.id);
             });
         });
+        if let Some(from) = &self.loaded_from {
+            ui.label(RichText::new(format!("{} · from {from}", self.server)).weak());
+        }
         ui.separator();
         self.refresh_filter();
         if self.events.is_empty() {
@@ -126,6 +208,10 @@ impl TranscriptView {
                 )
                 .weak(),
             );
+            return intent;
+        }
+        if self.mode == Mode::Diagram {
+            super::diagram::diagram_ui(ui, &self.events, &self.shown, &mut self.selected);
             return intent;
         }
         let dark = ui.visuals().dark_mode;

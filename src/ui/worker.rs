@@ -278,6 +278,17 @@ pub enum Background {
     AccountDeleted(Result<(Settings, String, String), String>),
     /// Writing a draft or a record failed.
     StoreFailed(String),
+    /// A transcript file was read (or why not).
+    TranscriptLoaded(
+        Result<
+            (
+                PathBuf,
+                crate::smtp::transcript::TranscriptHeader,
+                Vec<crate::smtp::TranscriptEvent>,
+            ),
+            String,
+        >,
+    ),
     /// The settings file, read again (the window came back into focus).
     SettingsReloaded(Settings),
 }
@@ -419,6 +430,7 @@ impl Tasks {
                 .set_file_name(&suggested)
                 .add_filter("Text", &["txt"])
                 .add_filter("JSON Lines", &["jsonl"])
+                .add_filter("Web page with the diagram", &["html"])
                 .save_file()?;
             let bytes = contents(&path);
             Some(Background::Saved(
@@ -522,6 +534,25 @@ impl Tasks {
         });
     }
 
+    /// Asks for a saved `.jsonl` transcript and reads it.
+    pub fn open_transcript(&self) {
+        self.spawn("postscope-open-transcript", move || {
+            let path = rfd::FileDialog::new()
+                .set_title("Open a transcript")
+                .add_filter("JSON Lines transcript", &["jsonl"])
+                .pick_file()?;
+            Some(Background::TranscriptLoaded(read_transcript(&path)))
+        });
+    }
+
+    /// Reads a saved `.jsonl` transcript (what Open… does once a file is
+    /// chosen).
+    pub fn load_transcript(&self, path: PathBuf) {
+        self.spawn("postscope-open-transcript", move || {
+            Some(Background::TranscriptLoaded(read_transcript(&path)))
+        });
+    }
+
     /// Opens the native dialog to choose a CA file.
     pub fn pick_ca_file(&self) {
         self.spawn("postscope-dialog", move || {
@@ -542,6 +573,25 @@ impl Tasks {
             ))
         });
     }
+}
+
+/// Reads a saved transcript file.
+#[allow(clippy::type_complexity)]
+pub fn read_transcript(
+    path: &std::path::Path,
+) -> Result<
+    (
+        PathBuf,
+        crate::smtp::transcript::TranscriptHeader,
+        Vec<crate::smtp::TranscriptEvent>,
+    ),
+    String,
+> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (header, events) = crate::smtp::transcript::parse_jsonl(&text)
+        .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+    Ok((path.to_owned(), header, events))
 }
 
 /// Size and type of a file to attach, or why it cannot be attached.

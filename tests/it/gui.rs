@@ -708,3 +708,91 @@ fn stop_after_rcpt_checks_recipients_and_delivers_nothing() {
     assert_eq!(sent.last().map(String::as_str), Some("QUIT"));
     assert!(!sent.iter().any(|t| t == "DATA"), "{sent:?}");
 }
+
+#[test]
+fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
+    // A real exchange, saved by the CLI as JSON Lines.
+    let server = TestServer::start(ServerOptions {
+        auth: Some((crate::common::USER.into(), crate::common::PASSWORD.into())),
+        ..ServerOptions::new(Mode::StartTls)
+    });
+    let work = crate::common::Work::new();
+    let saved = work.path().join("session.jsonl");
+    work.postscope()
+        .args(crate::common::send_args(&server.addr()))
+        .args(["--auth-user", crate::common::USER])
+        .password(crate::common::PASSWORD)
+        .arg("--ca-file")
+        .arg(server.ca_pem())
+        .arg("--transcript")
+        .arg(&saved)
+        .run()
+        .expect_status(0);
+
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    });
+    h.run();
+    h.state_mut().open_transcript_file(saved.clone());
+    step_until(&mut h, "the transcript to load", |app| {
+        app.transcript.loaded_from.is_some()
+    });
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("Loaded").next().is_some(),
+        "{:?}",
+        h.state().status
+    );
+    h.get_by_label("Diagram").click();
+    h.run();
+    // One arrow per command and reply, the login redacted, TLS marked.
+    assert_eq!(
+        h.state().transcript.mode,
+        postscope::ui::transcript::Mode::Diagram
+    );
+    let auth = h.get_by_label("⇒ AUTH PLAIN <redacted>");
+    auth.click();
+    h.run();
+    assert_eq!(
+        h.state()
+            .transcript
+            .selected
+            .map(|i| h.state().transcript.events()[i].text.clone())
+            .as_deref(),
+        Some("AUTH PLAIN <redacted>")
+    );
+    assert!(
+        h.query_all_by_label_contains("Client to server, inside TLS")
+            .next()
+            .is_some()
+    );
+    assert!(
+        h.query_all_by_label_contains("Meaning:").next().is_some(),
+        "clicking an arrow explains it"
+    );
+    // Replies are there too, with their meaning on click.
+    h.get_all_by_label_contains("⇐ 235").next().unwrap().click();
+    h.run();
+    assert!(
+        h.query_all_by_label_contains("Authentication succeeded")
+            .next()
+            .is_some()
+    );
+
+    // A file that is not a transcript: a clear error, nothing replaced.
+    let bad = work.file("notes.jsonl", b"just some notes\n");
+    h.state_mut().open_transcript_file(bad);
+    step_until(
+        &mut h,
+        "the bad file to be refused",
+        |app| matches!(&app.status, Status::Failed(t) if t.contains("line 1")),
+    );
+    assert!(
+        h.state()
+            .transcript
+            .events()
+            .iter()
+            .any(|e| e.text == "AUTH PLAIN <redacted>")
+    );
+}

@@ -692,3 +692,38 @@ fn auth_requested_but_not_offered_exits_28() {
     );
     assert!(server.messages().is_empty());
 }
+
+#[test]
+fn html_transcript_is_one_page_with_the_diagram_and_no_secrets() {
+    let server = auth_server(Mode::StartTls);
+    let work = Work::new();
+    let html = work.path().join("share.html");
+    let jsonl = work.path().join("share.jsonl");
+    for path in [&html, &jsonl] {
+        work.postscope()
+            .args(send_args(&server.addr()))
+            .args(["--auth-user", USER])
+            .password(PASSWORD)
+            .arg("--ca-file")
+            .arg(server.ca_pem())
+            .arg("--transcript")
+            .arg(path)
+            .run()
+            .expect_status(0);
+    }
+    let page = std::fs::read_to_string(&html).expect("read share.html");
+    assert_no_secrets("share.html", &page, USER, PASSWORD);
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("<svg") && page.contains("SMTP sequence diagram"));
+    assert!(page.contains("AUTH PLAIN &lt;redacted&gt;"), "{page}");
+    assert!(page.contains(">TLS</text>"), "the TLS boundary is drawn");
+    assert_eq!(page.matches("</html>").count(), 1, "written once");
+
+    // The JSON Lines file of the same exchange reads back into events.
+    let (header, events) =
+        postscope::smtp::transcript::parse_jsonl(&std::fs::read_to_string(&jsonl).unwrap())
+            .expect("a saved transcript loads");
+    assert_eq!(header.server, server.addr());
+    assert!(events.iter().any(|e| e.text == "AUTH PLAIN <redacted>"));
+    assert!(events.iter().any(|e| e.text.starts_with("250") && e.secure));
+}
