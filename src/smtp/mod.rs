@@ -10,6 +10,7 @@
 
 pub mod capability;
 pub mod command;
+pub mod console;
 pub mod dot_stuff;
 pub mod error;
 pub mod explain;
