@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod compose;
+pub mod console;
 pub mod diagram;
 pub mod history;
 pub mod inbox;
@@ -105,6 +106,8 @@ pub enum Tab {
     Sent,
     /// What the sandbox received.
     Inbox,
+    /// Test a server by hand: probe and raw console.
+    Console,
     /// Saved accounts.
     Accounts,
 }
@@ -215,6 +218,8 @@ struct Sending {
 enum JobKind {
     Send(Box<Sending>),
     Test,
+    /// The Console tab's Probe.
+    Probe,
 }
 
 /// The Postscope window.
@@ -236,6 +241,9 @@ pub struct App {
     pub settings: Settings,
     /// The Accounts tab.
     pub accounts: AccountsView,
+    /// The Console tab.
+    pub console: console::ConsoleView,
+    console_conn: Option<crate::smtp::console::ConsoleHandle>,
     /// Drafts on disk (the outbox: those with a failed attempt), newest first.
     pub drafts: Vec<(String, DraftRecord)>,
     /// Sent history, newest first.
@@ -283,6 +291,8 @@ impl App {
             status: Status::Idle(String::new()),
             settings: Settings::default(),
             accounts: AccountsView::default(),
+            console: console::ConsoleView::default(),
+            console_conn: None,
             drafts: Vec::new(),
             sent: Vec::new(),
             draft_id: crate::store::records::new_id(),
@@ -722,10 +732,19 @@ impl App {
                 }
             }
         }
+        self.drain_console();
         if let Some((report, result)) = finished
             && let Some((_, kind)) = self.job.take()
         {
             match kind {
+                JobKind::Probe => {
+                    self.status = match &result {
+                        Ok(()) => Status::Sent("Probe finished; nothing was sent".into()),
+                        Err(e) => Status::Failed(format!("Probe {e}")),
+                    };
+                    self.console.probing = false;
+                    self.console.probe = Some((report, result.map_err(|e| e.to_string())));
+                }
                 JobKind::Test => {
                     self.status = match &result {
                         Ok(()) => Status::Sent("The connection works; nothing was sent".into()),
@@ -1015,6 +1034,11 @@ impl App {
                 self.status = Status::Failed(format!("The account was not deleted: {e}"));
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),
+            Background::BuiltForConsole(Ok(message)) => {
+                self.console.message = message;
+                self.status = Status::Idle("The Compose message is ready to send with DATA".into());
+            }
+            Background::BuiltForConsole(Err(e)) => self.status = Status::Failed(e),
             Background::TranscriptLoaded(Ok((path, header, events))) => {
                 let count = events.len();
                 self.transcript
@@ -1038,6 +1062,120 @@ impl App {
                         ));
                     }
                 }
+            }
+        }
+    }
+
+    /// Takes what the console connection reported. Never blocks.
+    fn drain_console(&mut self) {
+        use crate::smtp::console::ConsoleEvent;
+        let Some(conn) = &self.console_conn else {
+            return;
+        };
+        let mut closed = None;
+        while let Ok(event) = conn.events.try_recv() {
+            match event {
+                ConsoleEvent::Transcript(e) => self.transcript.push(e),
+                ConsoleEvent::State(state) => self.console.state = state,
+                ConsoleEvent::Tls(info) => self.console.tls = Some(*info),
+                ConsoleEvent::StartTls => {}
+                ConsoleEvent::Closed(why) => closed = Some(why),
+            }
+        }
+        if let Some(why) = closed {
+            self.console_conn = None;
+            self.console.state = Default::default();
+            self.status = match why {
+                Some(why) => Status::Failed(format!("Console: connection closed: {why}")),
+                None => Status::Idle("Console: disconnected".into()),
+            };
+        }
+    }
+
+    fn console_target(&self) -> Option<Target> {
+        let host = self
+            .console
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        Some(Target {
+            host: host.to_owned(),
+            port: self.console.port_number()?,
+        })
+    }
+
+    fn console_intent(&mut self, intent: console::ConsoleIntent) {
+        use crate::smtp::console::ConsoleCommand;
+        match intent {
+            console::ConsoleIntent::Probe => {
+                let Some(target) = self.console_target() else {
+                    return;
+                };
+                if self.job.is_some() {
+                    return;
+                }
+                let spec = SendSpec {
+                    tls: match self.console.mode {
+                        console::ConnectMode::Implicit => TlsMode::Implicit,
+                        console::ConnectMode::Plain => TlsMode::Opportunistic,
+                    },
+                    target,
+                    tls_options: TlsOptions {
+                        dangerous_accept_invalid_certs: self.console.insecure,
+                        ..TlsOptions::default()
+                    },
+                    login: None,
+                    client_id: ClientId::local(),
+                    timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
+                    quit_after: None,
+                };
+                self.transcript.clear(spec.target.to_string());
+                self.show_transcript = true;
+                self.console.probing = true;
+                self.console.probe = None;
+                self.status = Status::Sending {
+                    stage: None,
+                    progress: None,
+                };
+                let job = worker::spawn_session(Work::Probe, spec, self.tasks.notify());
+                self.job = Some((job, JobKind::Probe));
+            }
+            console::ConsoleIntent::Connect => {
+                let Some(target) = self.console_target() else {
+                    return;
+                };
+                self.transcript.clear(target.to_string());
+                self.show_transcript = true;
+                self.console.tls = None;
+                self.console.probe = None;
+                // Shown as connected at once; the thread reports the truth.
+                self.console.state = crate::smtp::console::ConsoleState {
+                    connected: true,
+                    ..Default::default()
+                };
+                self.console_conn = Some(crate::smtp::console::spawn(
+                    target,
+                    self.console.mode == console::ConnectMode::Implicit,
+                    TlsOptions {
+                        dangerous_accept_invalid_certs: self.console.insecure,
+                        ..TlsOptions::default()
+                    },
+                    std::time::Duration::from_secs(30),
+                    self.tasks.notify(),
+                ));
+            }
+            console::ConsoleIntent::Command(command) => {
+                let disconnect = matches!(command, ConsoleCommand::Disconnect);
+                if let Some(conn) = &self.console_conn {
+                    let _ = conn.commands.send(command);
+                }
+                if disconnect && self.console_conn.is_none() {
+                    self.console.state = Default::default();
+                }
+            }
+            console::ConsoleIntent::UseComposed => {
+                self.tasks.build_for_console(self.compose.draft());
             }
         }
     }
@@ -1154,6 +1292,8 @@ impl App {
                 Tab::Inbox,
                 format!("Sandbox inbox ({count})"),
             );
+            ui.selectable_value(&mut self.tab, Tab::Console, "Console")
+                .on_hover_text("Probe a server, or talk to it by hand");
             ui.selectable_value(&mut self.tab, Tab::Accounts, "Accounts");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.toggle_value(&mut self.show_transcript, "Transcript")
@@ -1373,6 +1513,7 @@ impl eframe::App for App {
         let mut compose_intent = None;
         let mut accounts_intent = None;
         let mut history_intent = None;
+        let mut console_intent = None;
         let mut new_message = false;
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Compose => {
@@ -1464,6 +1605,10 @@ impl eframe::App for App {
                 };
                 self.inbox.ui(ui, &messages, dropped, &status);
             }
+            Tab::Console => {
+                let busy = self.job.is_some();
+                console_intent = self.console.ui(ui, busy);
+            }
             Tab::Accounts => {
                 let facts = SecretFacts {
                     keychain_problem: self.keychain_problem.clone(),
@@ -1531,6 +1676,9 @@ impl eframe::App for App {
         }
         if let Some(intent) = history_intent {
             self.history_intent(intent);
+        }
+        if let Some(intent) = console_intent {
+            self.console_intent(intent);
         }
         self.autosave(&ui.ctx().clone());
         match transcript_intent {

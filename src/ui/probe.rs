@@ -67,49 +67,7 @@ pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>
     if let Some(tls) = &report.tls {
         ui.add_space(4.0);
         ui.strong("TLS");
-        ui.label(format!("{}, {}", tls.version, tls.cipher));
-        match &tls.verification {
-            Verification::Verified => {
-                ui.label(
-                    RichText::new(format!("Certificate verified for {}", tls.server_name))
-                        .color(good(ui)),
-                );
-            }
-            Verification::NotVerified { reason } => {
-                ui.label(
-                    RichText::new(format!("Certificate NOT verified: {reason}")).color(bad(ui)),
-                );
-            }
-        }
-        for (i, c) in tls.chain.iter().enumerate() {
-            egui::CollapsingHeader::new(format!("[{i}] {}", c.subject))
-                .id_salt(("probe_cert", i))
-                .default_open(i == 0)
-                .show(ui, |ui| {
-                    egui::Grid::new(("probe_cert_grid", i))
-                        .num_columns(2)
-                        .show(ui, |ui| {
-                            let left = if c.days_left < 0 {
-                                format!("EXPIRED {} days ago", -c.days_left)
-                            } else {
-                                format!("{} days left", c.days_left)
-                            };
-                            for (k, v) in [
-                                ("Issuer", c.issuer.clone()),
-                                ("Names", c.subject_alt_names.join(", ")),
-                                ("Valid from", c.not_before.clone()),
-                                ("Valid until", format!("{} ({left})", c.not_after)),
-                                ("SHA-256", c.sha256.clone()),
-                            ] {
-                                if !v.is_empty() {
-                                    ui.label(RichText::new(k).weak());
-                                    ui.label(v);
-                                    ui.end_row();
-                                }
-                            }
-                        });
-                });
-        }
+        tls_ui(ui, tls);
     }
     if !report.timings.is_empty() {
         ui.add_space(4.0);
@@ -125,5 +83,51 @@ pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>
             })
             .collect();
         ui.label(steps.join("  ·  "));
+    }
+}
+
+/// TLS version and cipher, the verdict on the certificate, and the chain.
+pub fn tls_ui(ui: &mut egui::Ui, tls: &crate::smtp::TlsInfo) {
+    ui.label(format!("{}, {}", tls.version, tls.cipher));
+    match &tls.verification {
+        Verification::Verified => {
+            ui.label(
+                RichText::new(format!("Certificate verified for {}", tls.server_name))
+                    .color(good(ui)),
+            );
+        }
+        Verification::NotVerified { reason } => {
+            ui.label(RichText::new(format!("Certificate NOT verified: {reason}")).color(bad(ui)));
+        }
+    }
+    for (i, c) in tls.chain.iter().enumerate() {
+        egui::CollapsingHeader::new(format!("[{i}] {}", c.subject))
+            .id_salt(("probe_cert", i))
+            .default_open(i == 0)
+            .show(ui, |ui| {
+                egui::Grid::new(("probe_cert_grid", i))
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let left = if c.days_left < 0 {
+                            format!("EXPIRED {} days ago", -c.days_left)
+                        } else {
+                            format!("{} days left", c.days_left)
+                        };
+                        for (k, v) in [
+                            ("Issuer", c.issuer.clone()),
+                            ("Names", c.subject_alt_names.join(", ")),
+                            ("Valid from", c.not_before.clone()),
+                            ("Valid until", format!("{} ({left})", c.not_after)),
+                            ("Serial", c.serial.clone()),
+                            ("SHA-256", c.sha256.clone()),
+                        ] {
+                            if !v.is_empty() {
+                                ui.label(RichText::new(k).weak());
+                                ui.label(v);
+                                ui.end_row();
+                            }
+                        }
+                    });
+            });
     }
 }

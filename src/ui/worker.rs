@@ -278,6 +278,8 @@ pub enum Background {
     AccountDeleted(Result<(Settings, String, String), String>),
     /// Writing a draft or a record failed.
     StoreFailed(String),
+    /// The Compose message, built for the console's DATA (or why not).
+    BuiltForConsole(Result<String, String>),
     /// A transcript file was read (or why not).
     TranscriptLoaded(
         Result<
@@ -550,6 +552,23 @@ impl Tasks {
     pub fn load_transcript(&self, path: PathBuf) {
         self.spawn("postscope-open-transcript", move || {
             Some(Background::TranscriptLoaded(read_transcript(&path)))
+        });
+    }
+
+    /// Builds the Compose message (reading its attachments) for the
+    /// console's DATA box.
+    pub fn build_for_console(&self, draft: Draft) {
+        self.spawn("postscope-build", move || {
+            const LIMIT: usize = 1024 * 1024;
+            Some(Background::BuiltForConsole(match message::build(&draft) {
+                Ok(built) if built.bytes.len() > LIMIT => Err(format!(
+                    "the Compose message is {}: too big to edit in the console (1 MiB at most); \
+                         send it from Compose instead",
+                    smtp::format_bytes(built.bytes.len() as u64)
+                )),
+                Ok(built) => Ok(String::from_utf8_lossy(&built.bytes).into_owned()),
+                Err(e) => Err(format!("the Compose message cannot be built: {e}")),
+            }))
         });
     }
 

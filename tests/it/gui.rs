@@ -796,3 +796,203 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
             .any(|e| e.text == "AUTH PLAIN <redacted>")
     );
 }
+
+/// Steps until the transcript has more lines starting with `prefix` than `before`.
+fn wait_for_reply(h: &mut Harness<'_, App>, prefix: &str) {
+    let count = |app: &App| {
+        app.transcript
+            .events()
+            .iter()
+            .filter(|e| e.text.starts_with(prefix))
+            .count()
+    };
+    let before = count(h.state());
+    step_until(h, &format!("a line starting with {prefix:?}"), |app| {
+        count(app) > before
+    });
+}
+
+#[test]
+fn the_console_drives_a_whole_session_by_hand() {
+    let server = TestServer::start(ServerOptions {
+        auth: Some((crate::common::USER.into(), crate::common::PASSWORD.into())),
+        ..ServerOptions::new(Mode::StartTls)
+    });
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    });
+    h.step();
+    h.get_by_label("Console").click();
+    h.step();
+    set_field(&mut h, "Server", server.host());
+    set_field(&mut h, "Port", &server.port().to_string());
+    h.get_by_label("Accept invalid certificates").click();
+    h.step();
+    h.get_by_label("Connect").click();
+    h.step();
+    wait_for_reply(&mut h, "220");
+
+    // A command typed by hand, sent with Enter.
+    h.get_by_label("Command").focus();
+    h.step();
+    h.get_by_label("Command").type_text("EHLO console.test");
+    h.key_press(Key::Enter);
+    step_until(&mut h, "the EHLO reply", |app| {
+        app.transcript.events().iter().any(|e| e.text == "250 HELP")
+    });
+    assert!(
+        h.state()
+            .transcript
+            .events()
+            .iter()
+            .any(|e| e.text == "250-STARTTLS")
+    );
+
+    // STARTTLS upgrades the live connection and shows the certificate.
+    h.get_by_label("STARTTLS").click();
+    h.step();
+    step_until(&mut h, "TLS", |app| app.console.state.tls.is_some());
+    h.step();
+    assert!(
+        h.query_all_by_label_contains("Certificate NOT verified")
+            .next()
+            .is_some()
+    );
+    assert!(
+        h.query_all_by_label_contains("TLS (TLSv1.")
+            .next()
+            .is_some(),
+        "the state line says TLS"
+    );
+    h.get_by_label("EHLO").click();
+    h.step();
+    wait_for_reply(&mut h, "250 ");
+
+    // AUTH from the helper fields: the base64 is made and hidden for you.
+    set_field(&mut h, "User", crate::common::USER);
+    set_field(&mut h, "Password", crate::common::PASSWORD);
+    h.get_by_label("AUTH").click();
+    h.step();
+    wait_for_reply(&mut h, "235");
+    assert!(h.state().console.state.authenticated);
+
+    // A transaction by hand; MAIL and RCPT sent together (pipelining).
+    h.get_by_label("Command").focus();
+    h.step();
+    h.get_by_label("Command")
+        .type_text("MAIL FROM:<alice@example.org>");
+    h.key_press_modifiers(Modifiers::SHIFT, Key::Enter);
+    h.get_by_label("Command")
+        .type_text("RCPT TO:<bob@example.org>");
+    h.key_press(Key::Enter);
+    step_until(&mut h, "both replies", |app| {
+        app.console.state.in_transaction && app.console.state.awaiting == 0
+    });
+    let texts: Vec<&str> = h
+        .state()
+        .transcript
+        .events()
+        .iter()
+        .map(|e| e.text.as_str())
+        .collect();
+    let mail = texts
+        .iter()
+        .position(|t| t.starts_with("MAIL FROM"))
+        .unwrap();
+    assert!(
+        texts[mail + 1].starts_with("RCPT TO"),
+        "both lines went out before the first reply: {texts:?}"
+    );
+    h.state_mut().console.message = "Subject: by hand\n\n.a line with a leading dot\nbye\n".into();
+    h.get_by_label("DATA").click();
+    h.step();
+    step_until(&mut h, "the message to be accepted", |app| {
+        !app.console.state.in_transaction && app.console.state.awaiting == 0
+    });
+    assert!(
+        h.state()
+            .transcript
+            .events()
+            .iter()
+            .any(|e| e.text.starts_with("354")),
+        "DATA was answered"
+    );
+    // Up brings back what was typed last (the pipelined pair).
+    h.get_by_label("Command").focus();
+    h.step();
+    h.key_press(Key::ArrowUp);
+    h.step();
+    assert_eq!(
+        h.state().console.input,
+        "MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.org>"
+    );
+    h.state_mut().console.input.clear();
+    h.get_by_label("QUIT").click();
+    h.step();
+    step_until(&mut h, "the connection to close", |app| {
+        !app.console.state.connected
+    });
+
+    let received = server.wait_for_messages(1, Duration::from_secs(10));
+    let raw = String::from_utf8_lossy(&received[0].raw);
+    assert!(raw.contains("\r\n.a line with a leading dot\r\n"), "{raw}");
+    let texts: Vec<String> = h
+        .state()
+        .transcript
+        .events()
+        .iter()
+        .map(|e| e.text.clone())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t == "AUTH PLAIN <redacted>"),
+        "{texts:?}"
+    );
+    let all = texts.join("\n");
+    crate::common::assert_no_secrets(
+        "the console transcript",
+        &all,
+        crate::common::USER,
+        crate::common::PASSWORD,
+    );
+}
+
+#[test]
+fn the_probe_view_explains_capabilities_tls_and_timing() {
+    let server = TestServer::start(ServerOptions::new(Mode::StartTls));
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    });
+    h.run();
+    h.get_by_label("Console").click();
+    h.run();
+    set_field(&mut h, "Server", server.host());
+    set_field(&mut h, "Port", &server.port().to_string());
+    h.get_by_label("Probe").click();
+    h.step();
+    step_until(&mut h, "the probe to finish", |app| !app.console.probing);
+    h.run();
+    // Verification fails (the test CA is not trusted) and says why.
+    assert!(
+        h.query_all_by_label_contains("issued by a CA this machine does not trust")
+            .next()
+            .is_some(),
+        "{:?}",
+        h.state().status
+    );
+    let (report, _) = h.state().console.probe.clone().expect("a probe report");
+    assert!(report.greeting.is_some());
+    assert!(report.capabilities_before_tls.is_some() || report.capabilities.is_some());
+    assert!(
+        h.query_all_by_label_contains("SIZE 67108864")
+            .next()
+            .is_some(),
+        "capabilities are listed"
+    );
+    assert!(
+        h.query_all_by_label_contains("67.1 MB").next().is_some(),
+        "SIZE is explained in MB"
+    );
+    assert!(h.query_all_by_label_contains("greeting").next().is_some());
+}
