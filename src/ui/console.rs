@@ -137,7 +137,7 @@ impl ConsoleView {
             let l = ui.label("Port");
             ui.add_enabled(
                 !connected,
-                egui::TextEdit::singleline(&mut self.port).desired_width(50.0),
+                egui::TextEdit::singleline(&mut self.port).desired_width(60.0),
             )
             .labelled_by(l.id);
             ui.add_enabled_ui(!connected, |ui| {
@@ -154,11 +154,16 @@ impl ConsoleView {
                         );
                         ui.selectable_value(&mut self.mode, ConnectMode::Implicit, "implicit TLS");
                     });
-                ui.checkbox(&mut self.insecure, "Accept invalid certificates");
             });
         });
         let ready = !self.host.trim().is_empty() && self.port_number().is_some();
         ui.horizontal(|ui| {
+            ui.add_enabled_ui(!connected, |ui| {
+                ui.checkbox(&mut self.insecure, "Accept invalid certificates")
+                    .on_hover_text(
+                        "For test servers only: the certificate is shown but not trusted",
+                    );
+            });
             if ui
                 .add_enabled(ready && !busy && !connected, egui::Button::new("Probe"))
                 .on_hover_text(
@@ -252,7 +257,7 @@ impl ConsoleView {
                 if s.awaiting == 1 { "y" } else { "ies" }
             ));
         }
-        ui.label(RichText::new(parts.join(" · ")).color(good(ui)))
+        ui.add(egui::Label::new(RichText::new(parts.join(" · ")).color(good(ui))).wrap())
             .on_hover_text("The connection's state: TLS, login, transaction");
     }
 

@@ -1607,7 +1607,11 @@ impl eframe::App for App {
             }
             Tab::Console => {
                 let busy = self.job.is_some();
-                console_intent = self.console.ui(ui, busy);
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        console_intent = self.console.ui(ui, busy);
+                    });
             }
             Tab::Accounts => {
                 let facts = SecretFacts {

@@ -37,7 +37,7 @@ pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>
             );
         }
         Err(e) => {
-            ui.label(RichText::new(format!("✖ {e}")).color(bad(ui)));
+            ui.add(egui::Label::new(RichText::new(format!("✖ {e}")).color(bad(ui))).wrap());
         }
     }
     if let Some(g) = &report.greeting {
@@ -97,7 +97,12 @@ pub fn tls_ui(ui: &mut egui::Ui, tls: &crate::smtp::TlsInfo) {
             );
         }
         Verification::NotVerified { reason } => {
-            ui.label(RichText::new(format!("Certificate NOT verified: {reason}")).color(bad(ui)));
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("Certificate NOT verified: {reason}")).color(bad(ui)),
+                )
+                .wrap(),
+            );
         }
     }
     for (i, c) in tls.chain.iter().enumerate() {

@@ -186,14 +186,16 @@ impl TranscriptView {
                 {
                     ui.ctx().copy_text(self.to_text());
                 }
-                let edit = ui.add(
-                    egui::TextEdit::singleline(&mut self.filter)
-                        .hint_text("filter")
-                        .desired_width(90.0),
-                );
-                let label = ui.label("Filter");
-                let _ = edit.labelled_by(label.id);
             });
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter)
+                    .hint_text("show only lines containing…")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
         });
         if let Some(from) = &self.loaded_from {
             ui.label(RichText::new(format!("{} · from {from}", self.server)).weak());
