@@ -329,7 +329,12 @@ fn probe_text(target: &str, report: &Report) -> String {
             } else {
                 format!(", {}", tls.cipher)
             };
-            s.push_str(&format!("{:<14}{}{cipher}\n", "TLS", tls.version));
+            let kx = tls
+                .key_exchange
+                .as_ref()
+                .map(|k| format!(", key exchange {k}"))
+                .unwrap_or_default();
+            s.push_str(&format!("{:<14}{}{cipher}{kx}\n", "TLS", tls.version));
             let verdict = match &tls.verification {
                 Verification::Verified => format!("verified for {}", tls.server_name),
                 Verification::NotVerified { reason } => format!("NOT verified: {reason}"),
@@ -353,6 +358,12 @@ fn probe_text(target: &str, report: &Report) -> String {
                     "      valid    {} to {} ({left})\n",
                     c.not_before, c.not_after
                 ));
+                if !c.public_key.is_empty() {
+                    s.push_str(&format!(
+                        "      key      {}, signed with {}\n",
+                        c.public_key, c.signature
+                    ));
+                }
                 s.push_str(&format!("      sha256   {}\n", c.sha256));
             }
         }

@@ -144,6 +144,9 @@ impl ClientSetup {
                 .negotiated_cipher_suite()
                 .map(|c| c.suite().as_str().unwrap_or("unknown").to_owned())
                 .unwrap_or_else(|| "unknown".into()),
+            key_exchange: conn
+                .negotiated_key_exchange_group()
+                .map(|g| format!("{:?}", g.name())),
             server_name: server_name.to_owned(),
             verification,
             chain,
@@ -171,6 +174,10 @@ pub struct TlsInfo {
     pub version: String,
     /// E.g. "TLS13_AES_256_GCM_SHA384".
     pub cipher: String,
+    /// The key exchange group, e.g. "X25519" (as `openssl s_client` prints
+    /// "Server Temp Key").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_exchange: Option<String>,
     /// The name the certificate was checked against.
     pub server_name: String,
     /// The verification result.
@@ -240,6 +247,10 @@ pub struct CertSummary {
     pub serial: String,
     /// SHA-256 of the DER, hex with colons.
     pub sha256: String,
+    /// The public key, e.g. "RSA 2048 bits" or "EC 256 bits".
+    pub public_key: String,
+    /// How the issuer signed it, e.g. "sha256WithRSAEncryption".
+    pub signature: String,
     /// True for a CA certificate.
     pub is_ca: bool,
 }
@@ -284,6 +295,13 @@ impl CertSummary {
                     days_left: (not_after - now).div_euclid(86_400),
                     serial: cert.raw_serial_as_string(),
                     sha256,
+                    public_key: public_key(cert.public_key()),
+                    signature: x509_parser::objects::oid2sn(
+                        &cert.signature_algorithm.algorithm,
+                        x509_parser::objects::oid_registry(),
+                    )
+                    .map(str::to_owned)
+                    .unwrap_or_else(|_| cert.signature_algorithm.algorithm.to_id_string()),
                     is_ca: cert.is_ca(),
                 }
             }
@@ -296,9 +314,26 @@ impl CertSummary {
                 days_left: 0,
                 serial: String::new(),
                 sha256,
+                public_key: String::new(),
+                signature: String::new(),
                 is_ca: false,
             },
         }
+    }
+}
+
+fn public_key(info: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> String {
+    use x509_parser::public_key::PublicKey;
+    match info.parsed() {
+        Ok(key @ PublicKey::RSA(_)) => format!("RSA {} bits", key.key_size()),
+        Ok(key @ PublicKey::EC(_)) => format!("EC {} bits", key.key_size()),
+        Ok(key @ PublicKey::DSA(_)) => format!("DSA {} bits", key.key_size()),
+        _ => x509_parser::objects::oid2sn(
+            &info.algorithm.algorithm,
+            x509_parser::objects::oid_registry(),
+        )
+        .map(str::to_owned)
+        .unwrap_or_else(|_| info.algorithm.algorithm.to_id_string()),
     }
 }
 

@@ -454,6 +454,7 @@ impl Driver<'_, '_> {
                     self.session.handle_tls_attempt(tls::TlsInfo {
                         version: "(handshake failed)".into(),
                         cipher: String::new(),
+                        key_exchange: None,
                         server_name: self.target.host.clone(),
                         verification,
                         chain,

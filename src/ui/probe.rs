@@ -88,7 +88,12 @@ pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>
 
 /// TLS version and cipher, the verdict on the certificate, and the chain.
 pub fn tls_ui(ui: &mut egui::Ui, tls: &crate::smtp::TlsInfo) {
-    ui.label(format!("{}, {}", tls.version, tls.cipher));
+    let kx = tls
+        .key_exchange
+        .as_ref()
+        .map(|k| format!(", key exchange {k}"))
+        .unwrap_or_default();
+    ui.label(format!("{}, {}{kx}", tls.version, tls.cipher));
     match &tls.verification {
         Verification::Verified => {
             ui.label(
@@ -123,6 +128,8 @@ pub fn tls_ui(ui: &mut egui::Ui, tls: &crate::smtp::TlsInfo) {
                             ("Names", c.subject_alt_names.join(", ")),
                             ("Valid from", c.not_before.clone()),
                             ("Valid until", format!("{} ({left})", c.not_after)),
+                            ("Key", c.public_key.clone()),
+                            ("Signed with", c.signature.clone()),
                             ("Serial", c.serial.clone()),
                             ("SHA-256", c.sha256.clone()),
                         ] {

@@ -55,6 +55,25 @@ fn probe_json_reports_capabilities_and_certificate() {
         "{v}"
     );
     assert_eq!(tls["verification"]["result"], "verified", "{v}");
+    // What openssl s_client shows besides: the key exchange, the key and
+    // the signature algorithm.
+    assert!(
+        tls["key_exchange"].as_str().is_some_and(|k| !k.is_empty()),
+        "{v}"
+    );
+    let leaf = &tls["chain"][0];
+    assert!(
+        leaf["public_key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("RSA ") || k.starts_with("EC ")),
+        "{v}"
+    );
+    assert!(
+        leaf["signature"]
+            .as_str()
+            .is_some_and(|k| k.contains("SHA") || k.contains("sha")),
+        "{v}"
+    );
     let sans: Vec<&str> = tls["chain"][0]["subject_alt_names"]
         .as_array()
         .unwrap_or_else(|| panic!("no SANs in {v}"))

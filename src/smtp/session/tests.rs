@@ -68,6 +68,7 @@ fn tls_info() -> TlsInfo {
     TlsInfo {
         version: "TLSv1.3".into(),
         cipher: "TLS13_AES_256_GCM_SHA384".into(),
+        key_exchange: Some("X25519".into()),
         server_name: "mx.example.org".into(),
         verification: Verification::Verified,
         chain: Vec::new(),
