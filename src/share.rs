@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::smtp::transcript::{TranscriptHeader, format_time};
+use crate::smtp::transcript::{TranscriptHeader, format_delta, format_time, shorten};
 use crate::smtp::{Direction, ReplyClass, TranscriptEvent, explain};
 
 const ROW: u32 = 24;
@@ -50,27 +50,6 @@ fn color(event: &TranscriptEvent) -> &'static str {
         },
         Direction::Note => "#666666",
         Direction::Error => "#c01c28",
-    }
-}
-
-fn cut(text: &str) -> String {
-    if text.chars().count() <= MAX_LABEL {
-        text.to_owned()
-    } else {
-        let mut s: String = text.chars().take(MAX_LABEL - 1).collect();
-        s.push('…');
-        s
-    }
-}
-
-fn delta(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1.0 {
-        format!("+{:.0} µs", ms * 1000.0)
-    } else if ms < 10_000.0 {
-        format!("+{ms:.1} ms")
-    } else {
-        format!("+{:.1} s", ms / 1000.0)
     }
 }
 
@@ -120,7 +99,7 @@ pub fn svg(events: &[TranscriptEvent]) -> String {
     for (n, e) in events.iter().enumerate() {
         let y = TOP + ROW * n as u32 + 8;
         let c = color(e);
-        let label = escape(&cut(&e.text));
+        let label = escape(&shorten(&e.text, MAX_LABEL));
         let title = match explain::event(e) {
             Some(meaning) => format!("{}\n{}", escape(&e.text), escape(&meaning)),
             None => escape(&e.text),
@@ -130,7 +109,7 @@ pub fn svg(events: &[TranscriptEvent]) -> String {
             s,
             r##"<text x="8" y="{}" fill="#888" font-size="11">{}</text>"##,
             y + 4,
-            escape(&delta(e.at.saturating_sub(last)))
+            escape(&format_delta(e.at.saturating_sub(last)))
         );
         last = e.at;
         match e.direction {

@@ -28,6 +28,7 @@ use super::reply::{Parsed, ReplyParser};
 use super::sasl::{self, Credentials, Mechanism, Secret};
 use super::tls::{self, ClientSetup, TlsInfo, TlsOptions};
 use super::transcript::{Direction, TranscriptEvent, escape_controls};
+use super::transport::Conn;
 use super::{ReplyCode, Target};
 
 /// What the console knows about the connection, always shown.
@@ -558,44 +559,6 @@ pub struct ConsoleHandle {
     pub events: Receiver<ConsoleEvent>,
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
-
 /// How often the console thread looks for typed commands while it waits
 /// for the server (only while a console connection is open).
 const POLL: Duration = Duration::from_millis(50);
@@ -675,7 +638,7 @@ fn run(
     if let (Ok(local), Ok(peer)) = (tcp.local_addr(), tcp.peer_addr()) {
         console.note(Instant::now(), format!("connected to {peer} from {local}"));
     }
-    let mut stream = Stream::Plain(tcp);
+    let mut stream = Conn::Plain(tcp);
     if implicit_tls {
         match handshake(stream, &target, &setup, timeout) {
             Ok((s, info)) => {
@@ -782,12 +745,12 @@ fn connect(target: &Target, timeout: Duration) -> io::Result<TcpStream> {
 }
 
 fn handshake(
-    stream: Stream,
+    stream: Conn,
     target: &Target,
     setup: &ClientSetup,
     timeout: Duration,
-) -> Result<(Stream, TlsInfo), String> {
-    let Stream::Plain(mut tcp) = stream else {
+) -> Result<(Conn, TlsInfo), String> {
+    let Conn::Plain(mut tcp) = stream else {
         return Err("TLS is already active".into());
     };
     let name = ServerName::try_from(target.host.clone())
@@ -810,7 +773,7 @@ fn handshake(
         }
     }
     let info = setup.info(&client, &target.host);
-    Ok((Stream::Tls(Box::new(StreamOwned::new(client, tcp))), info))
+    Ok((Conn::Tls(Box::new(StreamOwned::new(client, tcp))), info))
 }
 
 #[cfg(test)]

@@ -96,6 +96,29 @@ pub fn format_time(at: Duration) -> String {
     }
 }
 
+/// The time since the line before, as a diagram labels its arrows:
+/// `+120 µs`, `+3.4 ms`, `+12.0 s`.
+pub fn format_delta(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("+{:.0} µs", ms * 1000.0)
+    } else if ms < 10_000.0 {
+        format!("+{ms:.1} ms")
+    } else {
+        format!("+{:.1} s", ms / 1000.0)
+    }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when it was longer.
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    std::borrow::Cow::Owned(s)
+}
+
 /// The most events [`parse_jsonl`] takes from one file.
 pub const MAX_LOADED_EVENTS: usize = 1_000_000;
 

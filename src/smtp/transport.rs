@@ -182,13 +182,15 @@ impl CancelToken {
     }
 }
 
-enum Conn {
+/// A connection, plain or inside TLS (also the console's).
+pub(crate) enum Conn {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
 impl Conn {
-    fn tcp(&self) -> &TcpStream {
+    /// The TCP socket under it, for timeouts and shutdown.
+    pub(crate) fn tcp(&self) -> &TcpStream {
         match self {
             Conn::Plain(s) => s,
             Conn::Tls(s) => &s.sock,

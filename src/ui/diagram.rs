@@ -7,31 +7,11 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use super::transcript::{arrow, line_color};
+use crate::smtp::transcript::{format_delta, shorten};
 use crate::smtp::{Direction, TranscriptEvent, explain};
 
 const ROW: f32 = 24.0;
 const TIME_W: f32 = 76.0;
-
-fn delta(d: std::time::Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1.0 {
-        format!("+{:.0} µs", ms * 1000.0)
-    } else if ms < 10_000.0 {
-        format!("+{ms:.1} ms")
-    } else {
-        format!("+{:.1} s", ms / 1000.0)
-    }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    }
-}
 
 /// Draws the diagram of the events at `shown` (indexes into `events`).
 pub fn diagram_ui(
@@ -205,12 +185,12 @@ fn draw_row(
     painter.text(
         Pos2::new(rect.left() + 4.0, rect.center().y),
         Align2::LEFT_CENTER,
-        delta(gap),
+        format_delta(gap),
         s.font.clone(),
         s.weak,
     );
     let color = line_color(e, s.dark);
-    let text = cut(&e.text, s.max_chars);
+    let text = shorten(&e.text, s.max_chars).into_owned();
     let mid = (cx + sx) / 2.0;
     match e.direction {
         Direction::Sent | Direction::Received => {

@@ -664,6 +664,13 @@ impl App {
     /// Starts a new, empty message (the open one stays in Drafts).
     pub fn new_message(&mut self) {
         self.save_draft_now();
+        self.start_blank();
+        self.tab = Tab::Compose;
+    }
+
+    /// A new, empty message from the same sender, with its own id; the
+    /// one that was open is already saved (or sent).
+    fn start_blank(&mut self) {
         let from = self.compose.from.clone();
         self.draft_id = crate::store::records::new_id();
         self.compose = ComposeState {
@@ -673,7 +680,6 @@ impl App {
         self.saved_draft = self.dirs.as_ref().map(|_| self.compose.clone());
         self.dirty_since = None;
         self.confirm_resend = false;
-        self.tab = Tab::Compose;
     }
 
     fn show_events(&mut self, server: &str, events: &[smtp::TranscriptEvent]) {
@@ -821,14 +827,7 @@ impl App {
                 // The composer moves on to a new message, unless the user
                 // already opened another one meanwhile.
                 if self.draft_id == sending.draft_id {
-                    let from = self.compose.from.clone();
-                    self.draft_id = crate::store::records::new_id();
-                    self.compose = ComposeState {
-                        from,
-                        ..ComposeState::default()
-                    };
-                    self.saved_draft = self.dirs.as_ref().map(|_| self.compose.clone());
-                    self.dirty_since = None;
+                    self.start_blank();
                 }
             }
             Err(e) => {

@@ -41,6 +41,51 @@ fn step_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool)
     h.step();
 }
 
+/// The app with no sandbox and no files.
+fn bare() -> Harness<'static, App> {
+    harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    })
+}
+
+/// The Console tab, filled in for `server`.
+fn console_for(server: &TestServer) -> Harness<'static, App> {
+    let mut h = bare();
+    h.run();
+    h.get_by_label("Console").click();
+    h.run();
+    set_field(&mut h, "Server", server.host());
+    set_field(&mut h, "Port", &server.port().to_string());
+    h
+}
+
+/// The app with the sandbox running and no files.
+fn with_sandbox() -> Harness<'static, App> {
+    let mut h = harness(AppOptions {
+        start_sandbox: true,
+        dirs: None,
+    });
+    step_until(&mut h, "the sandbox to start", |app| {
+        app.sandbox().is_some()
+    });
+    h.run();
+    h
+}
+
+/// Clicks a button that starts a session and waits for the session to end.
+fn click_and_wait(h: &mut Harness<'_, App>, button: &str, what: &str) {
+    h.get_by_label(button).click();
+    h.step();
+    step_until(h, what, |app| !app.is_sending());
+    h.run();
+}
+
+/// True when some widget's label contains `text`.
+fn shows(h: &Harness<'_, App>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
 fn attach(h: &mut Harness<'_, App>, path: std::path::PathBuf) {
     let before = h.state().compose.attachments.len();
     h.state_mut().attach_files(vec![path]);
@@ -69,10 +114,7 @@ fn compose_attach_and_send_to_a_real_server() {
     let content: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
     std::fs::write(&file, &content).unwrap();
 
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
+    let mut h = bare();
     h.run();
     use_custom_server(&mut h, &server, Security::StartTls);
     // aiosmtpd's certificate comes from the test's own CA.
@@ -98,11 +140,7 @@ fn compose_attach_and_send_to_a_real_server() {
         other => panic!("expected success, got {other:?}"),
     }
     // The transcript panel shows the final reply and the redacted login.
-    assert!(
-        h.query_all_by_label_contains("250 2.0.0 OK: queued")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "250 2.0.0 OK: queued"));
     let texts: Vec<String> = h
         .state()
         .transcript
@@ -133,10 +171,7 @@ fn compose_attach_and_send_to_a_real_server() {
 
 #[test]
 fn a_bad_address_blocks_send_and_says_why() {
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
+    let mut h = bare();
     h.run();
     h.state_mut().account = AccountChoice::Custom;
     h.state_mut().custom.host = "127.0.0.1".into();
@@ -156,11 +191,7 @@ fn a_bad_address_blocks_send_and_says_why() {
     assert!(!h.state().is_sending());
 
     set_field(&mut h, "To", "bob@example.org");
-    assert!(
-        h.query_all_by_label_contains("is not a valid address")
-            .next()
-            .is_none()
-    );
+    assert!(!shows(&h, "is not a valid address"));
     assert!(!h.get_by_label("Send").accesskit_node().is_disabled());
 }
 
@@ -170,10 +201,7 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
         refuse_rcpt: vec!["nobody@example.org".into()],
         ..ServerOptions::new(Mode::Plain)
     });
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
+    let mut h = bare();
     h.run();
     use_custom_server(&mut h, &server, Security::None);
     set_field(&mut h, "To", "nobody@example.org");
@@ -194,30 +222,16 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
         }
         other => panic!("expected a failure, got {other:?}"),
     }
-    assert!(
-        h.query_all_by_label_contains("User unknown")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "User unknown"));
     assert_eq!(h.state().compose, draft_before);
     assert!(server.messages().is_empty());
 }
 
 #[test]
 fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
-    let mut h = harness(AppOptions {
-        start_sandbox: true,
-        dirs: None,
-    });
-    step_until(&mut h, "the sandbox to start", |app| {
-        app.sandbox().is_some()
-    });
-    h.run();
+    let mut h = with_sandbox();
     // The example message is ready to go: no account, no typing.
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the send to finish", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the send to finish");
     match &h.state().status {
         Status::Sent(text) => assert!(text.contains("queued"), "{text}"),
         other => panic!("expected success, got {other:?}"),
@@ -239,11 +253,7 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
     assert_eq!(h.state().tab, Tab::Inbox);
     h.get_by_label("Hello from Postscope").click();
     h.run();
-    assert!(
-        h.query_all_by_label_contains("Envelope: MAIL FROM <you@postscope.sandbox>")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "Envelope: MAIL FROM <you@postscope.sandbox>"));
 }
 
 #[test]
@@ -289,11 +299,7 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
         app.compose.subject == "Half-written thoughts"
     });
     h.run();
-    assert!(
-        h.query_all_by_label_contains("Restored the draft")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "Restored the draft"));
     drop(h);
 
     // A damaged draft file is kept aside, the user is told, the app starts.
@@ -375,18 +381,12 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     step_until(&mut h, "the test to finish", |app| !app.is_sending());
     h.run();
     assert!(
-        h.query_all_by_label_contains("The connection works; logged in with PLAIN")
-            .next()
-            .is_some(),
+        shows(&h, "The connection works; logged in with PLAIN"),
         "{:?}",
         h.state().status
     );
-    assert!(
-        h.query_all_by_label_contains("Certificate verified for")
-            .next()
-            .is_some()
-    );
-    assert!(h.query_all_by_label_contains("8BITMIME").next().is_some());
+    assert!(shows(&h, "Certificate verified for"));
+    assert!(shows(&h, "8BITMIME"));
     assert!(server.messages().is_empty(), "a test sends nothing");
 
     // Send with it: From comes from the account.
@@ -394,10 +394,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     assert_eq!(h.state().compose.from, "Alice Example <alice@example.org>");
     set_field(&mut h, "To", "Bob <bob@example.org>");
     set_field(&mut h, "Subject", "Through a saved account");
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the send to finish", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the send to finish");
     assert!(
         matches!(&h.state().status, Status::Sent(t) if t.contains("in Sent")),
         "{:?}",
@@ -418,10 +415,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     pick_account(&mut h, &name);
     set_field(&mut h, "To", "carol@example.org");
     set_field(&mut h, "Subject", "After a restart");
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the second send to finish", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the second send to finish");
     assert!(
         matches!(&h.state().status, Status::Sent(_)),
         "{:?}",
@@ -496,10 +490,7 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     use_custom_server(&mut h, &server, Security::None);
     set_field(&mut h, "To", "later@example.org");
     set_field(&mut h, "Subject", "Try again");
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the send to fail", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the send to fail");
     assert!(
         matches!(&h.state().status, Status::Failed(t) if t.contains("kept in the Outbox")),
         "{:?}",
@@ -509,11 +500,7 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     assert_eq!(h.state().compose.subject, "Try again");
     h.get_by_label("Outbox (1)").click();
     h.run();
-    assert!(
-        h.query_all_by_label_contains("User unknown")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "User unknown"));
     // On disk, with the failed exchange.
     let on_disk = crate::common::all_files(&dirs.data.join("drafts"));
     assert_eq!(on_disk.len(), 1, "{on_disk:?}");
@@ -584,10 +571,7 @@ fn a_retry_after_delivery_unknown_asks_first() {
     h.state_mut().custom.port = addr.port().to_string();
     h.state_mut().custom.security = Security::None;
     h.run();
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the send to end", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the send to end");
     assert!(
         server
             .join()
@@ -603,29 +587,20 @@ fn a_retry_after_delivery_unknown_asks_first() {
     );
     h.get_by_label("Outbox (1)").click();
     h.run();
-    assert!(
-        h.query_all_by_label_contains("delivery unknown, the server may have it already")
-            .next()
-            .is_some()
-    );
+    assert!(shows(
+        &h,
+        "delivery unknown, the server may have it already"
+    ));
 
     // Retry: a question, not a second copy.
     h.get_by_label("Retry").click();
     h.run();
     assert!(!h.state().is_sending());
-    assert!(
-        h.query_all_by_label_contains("Send this message again?")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "Send this message again?"));
     h.get_by_label("Don't send").click();
     h.run();
     assert!(!h.state().is_sending());
-    assert!(
-        h.query_all_by_label_contains("Send this message again?")
-            .next()
-            .is_none()
-    );
+    assert!(!shows(&h, "Send this message again?"));
 
     // Saying yes sends (the fake server is gone now: connection refused),
     // and the message stays in the Outbox with the new reason.
@@ -671,23 +646,13 @@ fn an_account_added_by_the_cli_appears_when_the_window_regains_focus() {
 
 #[test]
 fn stop_after_rcpt_checks_recipients_and_delivers_nothing() {
-    let mut h = harness(AppOptions {
-        start_sandbox: true,
-        dirs: None,
-    });
-    step_until(&mut h, "the sandbox to start", |app| {
-        app.sandbox().is_some()
-    });
-    h.run();
+    let mut h = with_sandbox();
     h.get_by_label("Stop after").click();
     h.run();
     h.get_by_label("RCPT TO (check recipients)").click();
     h.run();
     assert_eq!(h.state().quit_after, Some(postscope::smtp::QuitAfter::Rcpt));
-    h.get_by_label("Send").click();
-    h.step();
-    step_until(&mut h, "the check to finish", |app| !app.is_sending());
-    h.run();
+    click_and_wait(&mut h, "Send", "the check to finish");
     assert!(
         matches!(&h.state().status, Status::Sent(t)
             if t.contains("Stopped after RCPT TO") && t.contains("ada@example.org")),
@@ -729,21 +694,14 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
         .run()
         .expect_status(0);
 
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
+    let mut h = bare();
     h.run();
     h.state_mut().open_transcript_file(saved.clone());
     step_until(&mut h, "the transcript to load", |app| {
         app.transcript.loaded_from.is_some()
     });
     h.run();
-    assert!(
-        h.query_all_by_label_contains("Loaded").next().is_some(),
-        "{:?}",
-        h.state().status
-    );
+    assert!(shows(&h, "Loaded"), "{:?}", h.state().status);
     h.get_by_label("Diagram").click();
     h.run();
     // One arrow per command and reply, the login redacted, TLS marked.
@@ -762,23 +720,12 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
             .as_deref(),
         Some("AUTH PLAIN <redacted>")
     );
-    assert!(
-        h.query_all_by_label_contains("Client to server, inside TLS")
-            .next()
-            .is_some()
-    );
-    assert!(
-        h.query_all_by_label_contains("Meaning:").next().is_some(),
-        "clicking an arrow explains it"
-    );
+    assert!(shows(&h, "Client to server, inside TLS"));
+    assert!(shows(&h, "Meaning:"), "clicking an arrow explains it");
     // Replies are there too, with their meaning on click.
     h.get_all_by_label_contains("⇐ 235").next().unwrap().click();
     h.run();
-    assert!(
-        h.query_all_by_label_contains("Authentication succeeded")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "Authentication succeeded"));
 
     // A file that is not a transcript: a clear error, nothing replaced.
     let bad = work.file("notes.jsonl", b"just some notes\n");
@@ -818,15 +765,7 @@ fn the_console_drives_a_whole_session_by_hand() {
         auth: Some((crate::common::USER.into(), crate::common::PASSWORD.into())),
         ..ServerOptions::new(Mode::StartTls)
     });
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
-    h.step();
-    h.get_by_label("Console").click();
-    h.step();
-    set_field(&mut h, "Server", server.host());
-    set_field(&mut h, "Port", &server.port().to_string());
+    let mut h = console_for(&server);
     h.get_by_label("Accept invalid certificates").click();
     h.step();
     h.get_by_label("Connect").click();
@@ -854,11 +793,7 @@ fn the_console_drives_a_whole_session_by_hand() {
     h.step();
     step_until(&mut h, "TLS", |app| app.console.state.tls.is_some());
     h.step();
-    assert!(
-        h.query_all_by_label_contains("Certificate NOT verified")
-            .next()
-            .is_some()
-    );
+    assert!(shows(&h, "Certificate NOT verified"));
     assert!(
         h.query_all_by_label_contains("TLS (TLSv1.")
             .next()
@@ -960,39 +895,21 @@ fn the_console_drives_a_whole_session_by_hand() {
 #[test]
 fn the_probe_view_explains_capabilities_tls_and_timing() {
     let server = TestServer::start(ServerOptions::new(Mode::StartTls));
-    let mut h = harness(AppOptions {
-        start_sandbox: false,
-        dirs: None,
-    });
-    h.run();
-    h.get_by_label("Console").click();
-    h.run();
-    set_field(&mut h, "Server", server.host());
-    set_field(&mut h, "Port", &server.port().to_string());
+    let mut h = console_for(&server);
     h.get_by_label("Probe").click();
     h.step();
     step_until(&mut h, "the probe to finish", |app| !app.console.probing);
     h.run();
     // Verification fails (the test CA is not trusted) and says why.
     assert!(
-        h.query_all_by_label_contains("issued by a CA this machine does not trust")
-            .next()
-            .is_some(),
+        shows(&h, "issued by a CA this machine does not trust"),
         "{:?}",
         h.state().status
     );
     let (report, _) = h.state().console.probe.clone().expect("a probe report");
     assert!(report.greeting.is_some());
     assert!(report.capabilities_before_tls.is_some() || report.capabilities.is_some());
-    assert!(
-        h.query_all_by_label_contains("SIZE 67108864")
-            .next()
-            .is_some(),
-        "capabilities are listed"
-    );
-    assert!(
-        h.query_all_by_label_contains("67.1 MB").next().is_some(),
-        "SIZE is explained in MB"
-    );
-    assert!(h.query_all_by_label_contains("greeting").next().is_some());
+    assert!(shows(&h, "SIZE 67108864"), "capabilities are listed");
+    assert!(shows(&h, "67.1 MB"), "SIZE is explained in MB");
+    assert!(shows(&h, "greeting"));
 }
