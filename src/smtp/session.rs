@@ -376,6 +376,14 @@ pub struct Session {
     body_taken: u64,
     /// Opportunistic TLS: the server offered STARTTLS but refused it.
     starttls_refused: bool,
+    /// The transaction went out as one batch (MAIL, every RCPT, DATA:
+    /// RFC 2920 PIPELINING); replies are matched in order as they come.
+    pipelined: bool,
+    /// A pipelined batch whose outcome is already decided (a failure is
+    /// stored): the replies still due are read and passed over.
+    abandon: bool,
+    /// QUIT went out already, pipelined after the final dot.
+    quit_sent: bool,
 }
 
 impl Session {
@@ -402,6 +410,9 @@ impl Session {
             deferred: Vec::new(),
             body_taken: 0,
             starttls_refused: false,
+            pipelined: false,
+            abandon: false,
+            quit_sent: false,
         };
         s.enter(Stage::Connect);
         s
@@ -662,6 +673,12 @@ impl Session {
         );
         self.record(now, Direction::Sent, ".".into(), None);
         self.expect_reply(now, Expect::DataEnd);
+        // RFC 2920 §3.1: QUIT may follow the message in the same group
+        // when nothing else is to be sent (no deferred recipients).
+        if self.pipelined && self.deferred.is_empty() && self.config.quit_after.is_none() {
+            self.quit_sent = true;
+            self.send(now, Command::Quit, Expect::Quit);
+        }
     }
 
     /// Reading the message failed part-way: the transaction cannot finish.
@@ -858,7 +875,10 @@ impl Session {
 
     fn quit(&mut self, now: Instant) {
         self.enter(Stage::Quit);
-        self.send(now, Command::Quit, Expect::Quit);
+        if !self.quit_sent {
+            self.quit_sent = true;
+            self.send(now, Command::Quit, Expect::Quit);
+        }
     }
 
     fn on_reply(&mut self, now: Instant, reply: Reply) {
@@ -1269,9 +1289,33 @@ impl Session {
             },
             Expect::Mail,
         );
+        // RFC 2920: with PIPELINING the whole envelope and DATA go in one
+        // turn. Stopping after MAIL or RCPT on purpose needs the steps apart.
+        self.pipelined = caps.has("PIPELINING")
+            && !matches!(
+                self.config.quit_after,
+                Some(QuitAfter::Mail | QuitAfter::Rcpt)
+            );
+        self.abandon = false;
+        if self.pipelined {
+            for index in 0..self.batch.len() {
+                self.send_rcpt(now, index);
+            }
+            self.send(now, Command::Data, Expect::Data);
+        }
     }
 
     fn on_mail(&mut self, now: Instant, reply: Reply) {
+        if !reply.is_positive() && self.pipelined {
+            // The RCPTs and DATA sent with it will be refused too; read
+            // their replies, then QUIT.
+            self.failure = Some(SessionError::Rejected {
+                stage: Stage::Mail,
+                reply,
+            });
+            self.abandon = true;
+            return;
+        }
         if !reply.is_positive() {
             return self.fail_politely(
                 now,
@@ -1286,7 +1330,9 @@ impl Session {
             return;
         }
         self.enter(Stage::Rcpt);
-        self.send_rcpt(now, 0);
+        if !self.pipelined {
+            self.send_rcpt(now, 0);
+        }
     }
 
     fn send_rcpt(&mut self, now: Instant, index: usize) {
@@ -1302,9 +1348,25 @@ impl Session {
     }
 
     fn on_rcpt(&mut self, now: Instant, index: usize, reply: Reply) {
+        if self.abandon {
+            return;
+        }
         let address = self.batch[index].clone();
         if reply.is_positive() {
             self.accepted.push(address);
+        } else if reply.code.0 == 452 && !self.accepted.is_empty() && self.pipelined {
+            // Sent already with the others: this one waits for a further
+            // transaction (RFC 5321 §4.5.3.1.10).
+            if self.deferred.is_empty() {
+                self.note(
+                    now,
+                    format!(
+                        "the server takes {} recipients per message; the rest follow in another transaction",
+                        self.accepted.len()
+                    ),
+                );
+            }
+            self.deferred.push(address);
         } else if reply.code.0 == 452 && !self.accepted.is_empty() {
             // RFC 5321 §4.5.3.1.10: "too many recipients" is not a refusal;
             // the rest go in a further transaction.
@@ -1322,7 +1384,9 @@ impl Session {
             self.report.refused.push(Refusal { address, reply });
         }
         if index + 1 < self.batch.len() {
-            self.send_rcpt(now, index + 1);
+            if !self.pipelined {
+                self.send_rcpt(now, index + 1);
+            }
         } else {
             self.rcpts_done(now);
         }
@@ -1336,6 +1400,12 @@ impl Session {
                 accepted: self.accepted.len(),
                 delivered: self.report.delivered.len(),
             };
+            if self.pipelined {
+                // DATA is on its way already; its reply decides how to stop.
+                self.failure = Some(error);
+                self.abandon = true;
+                return;
+            }
             // Abandon the transaction but leave the connection clean.
             self.failure = Some(error);
             self.enter(Stage::Quit);
@@ -1357,10 +1427,31 @@ impl Session {
             return;
         }
         self.enter(Stage::Data);
-        self.send(now, Command::Data, Expect::Data);
+        if !self.pipelined {
+            self.send(now, Command::Data, Expect::Data);
+        }
     }
 
     fn on_data(&mut self, now: Instant, reply: Reply) {
+        if self.abandon {
+            self.abandon = false;
+            if reply.code.0 == 354 {
+                // The server now waits for the message and no command can
+                // be said: hang up before any data. An unfinished message
+                // is discarded (RFC 5321 §3.8), so nothing is delivered.
+                self.note(
+                    now,
+                    "closing the connection instead of sending the message: the server \
+                     discards an unfinished one",
+                );
+                let error = self.failure.take().unwrap_or(SessionError::Protocol {
+                    stage: Stage::Data,
+                    detail: "the pipelined transaction was abandoned".into(),
+                });
+                return self.end_with_error(now, error);
+            }
+            return self.quit(now);
+        }
         if reply.code.0 != 354 {
             return self.fail_politely(
                 now,

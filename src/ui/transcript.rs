@@ -354,6 +354,25 @@ mod tests {
     }
 
     #[test]
+    fn save_picks_the_format_by_extension_and_loads_back() {
+        let mut view = TranscriptView::default();
+        view.clear("h:25".into());
+        view.push(ev(Direction::Sent, "AUTH PLAIN <redacted>", None));
+        let snapshot = view.snapshot();
+        let html = String::from_utf8(snapshot.render(std::path::Path::new("a.HTML"))).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+        let text = String::from_utf8(snapshot.render(std::path::Path::new("a.txt"))).unwrap();
+        assert!(text.contains(" -> AUTH PLAIN <redacted>"));
+        let jsonl = String::from_utf8(snapshot.render(std::path::Path::new("a.jsonl"))).unwrap();
+        let (header, events) = crate::smtp::transcript::parse_jsonl(&jsonl).unwrap();
+        assert_eq!(header.server, "h:25");
+        let mut other = TranscriptView::default();
+        other.load(&header, events, "a.jsonl".into());
+        assert_eq!(other.events(), view.events());
+        assert_eq!(other.loaded_from.as_deref(), Some("a.jsonl"));
+    }
+
+    #[test]
     fn exports() {
         let mut view = TranscriptView::default();
         view.clear("h:25".into());

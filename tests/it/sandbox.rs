@@ -66,8 +66,74 @@ fn engine_send(
         },
         config,
         Some(&body),
-        &mut |_| {},
+        &mut |event| {
+            if let smtp::Event::Transcript(e) = event {
+                TRANSCRIPT.with(|t| t.borrow_mut().push(e.clone()));
+            }
+        },
     )
+}
+
+thread_local! {
+    /// The transcript of this thread's last [`engine_send`].
+    static TRANSCRIPT: std::cell::RefCell<Vec<smtp::TranscriptEvent>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[test]
+fn pipelining_sends_to_100_recipients_in_three_client_turns() {
+    let sandbox = start(SandboxConfig::default());
+    // 100: the most the sandbox takes in one message (more get 452).
+    let recipients: Vec<String> = (0..100).map(|i| format!("r{i}@example.org")).collect();
+    TRANSCRIPT.with(|t| t.borrow_mut().clear());
+    let (report, result) = engine_send(
+        &sandbox,
+        TlsMode::None,
+        AuthPlan::None,
+        ("a@example.org", recipients.clone()),
+        b"Subject: many\r\n\r\nhello\r\n",
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(report.delivered, recipients);
+    // A client turn: the lines sent between two lines received.
+    let turns: Vec<Vec<String>> = TRANSCRIPT.with(|t| {
+        let mut turns: Vec<Vec<String>> = Vec::new();
+        let mut open = false;
+        for e in t.borrow().iter() {
+            match e.direction {
+                smtp::Direction::Sent if open => turns.last_mut().unwrap().push(e.text.clone()),
+                smtp::Direction::Sent => {
+                    turns.push(vec![e.text.clone()]);
+                    open = true;
+                }
+                smtp::Direction::Received => open = false,
+                _ => {}
+            }
+        }
+        turns
+    });
+    assert_eq!(turns.len(), 3, "{turns:?}");
+    assert!(turns[0][0].starts_with("EHLO"));
+    assert_eq!(turns[1].len(), 102, "MAIL, 100 RCPT, DATA");
+    assert_eq!(turns[1][101], "DATA");
+    assert_eq!(turns[2].last().map(String::as_str), Some("QUIT"));
+    assert_eq!(sandbox.inbox().wait_for(1, WAIT)[0].rcpt_to.len(), 100);
+
+    // 150: the 50 the server put off with 452 go in a second transaction,
+    // pipelined too.
+    let recipients: Vec<String> = (0..150).map(|i| format!("s{i}@example.org")).collect();
+    let (report, result) = engine_send(
+        &sandbox,
+        TlsMode::None,
+        AuthPlan::None,
+        ("a@example.org", recipients.clone()),
+        b"Subject: more\r\n\r\nhello\r\n",
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(report.delivered, recipients);
+    let inbox = sandbox.inbox().wait_for(3, WAIT);
+    assert_eq!(inbox[1].rcpt_to.len(), 100);
+    assert_eq!(inbox[2].rcpt_to.len(), 50);
 }
 
 #[test]

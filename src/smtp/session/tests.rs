@@ -3000,3 +3000,172 @@ fn quit_after_data_hangs_up_without_the_message() {
     assert_eq!(report.message_bytes, 0);
     assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 0);
 }
+
+// ----- PIPELINING (RFC 2920) -----
+
+fn mail_line() -> String {
+    format!("MAIL FROM:<{FROM}>")
+}
+
+#[test]
+fn pipelining_sends_the_envelope_and_data_in_one_turn() {
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB, CAROL]),
+        ..config()
+    });
+    // Turn 1: EHLO. Turn 2: MAIL, both RCPTs and DATA together.
+    assert_eq!(
+        after_ehlo(&mut s, &["PIPELINING"]),
+        [
+            mail_line(),
+            format!("RCPT TO:<{BOB}>"),
+            format!("RCPT TO:<{CAROL}>"),
+            "DATA".into()
+        ]
+    );
+    // The replies may come in one packet.
+    s.server(&format!("{OK}{OK}{OK}{GO_AHEAD}"));
+    s.body(&[BODY]);
+    // Turn 3: the message, the dot and QUIT together (RFC 2920 §3.1).
+    let lines = s.client_lines();
+    assert_eq!(lines[lines.len() - 2..], [".", "QUIT"]);
+    s.server(&format!("{QUEUED}{BYE}"));
+    let report = s.assert_ok();
+    assert_eq!(report.delivered, [BOB, CAROL]);
+}
+
+#[test]
+fn pipelined_refusal_hangs_up_at_the_354_and_sends_nothing() {
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB, CAROL]),
+        ..config()
+    });
+    assert_eq!(after_ehlo(&mut s, &["PIPELINING"]).len(), 4);
+    s.server(OK);
+    s.server(OK);
+    s.server("550 5.1.1 <carol@example.org>: no such user\r\n");
+    assert!(
+        s.client_lines().is_empty(),
+        "DATA is already out; wait for it"
+    );
+    s.server(GO_AHEAD);
+    assert!(
+        s.client_lines().is_empty(),
+        "no data, no dot: the connection closes"
+    );
+    let (report, result) = s.finished().expect("finished at once");
+    let error = result.unwrap_err();
+    assert_eq!(error.exit_status(), 24);
+    assert!(report.delivered.is_empty());
+    assert_eq!(report.refused.len(), 1);
+    assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 0);
+
+    // With --allow-partial the accepted one gets it.
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB, CAROL]),
+        allow_partial: true,
+        ..config()
+    });
+    let _ = after_ehlo(&mut s, &["PIPELINING"]);
+    s.server(&format!("{OK}{OK}550 5.1.1 no such user\r\n{GO_AHEAD}"));
+    s.body(&[BODY]);
+    assert_eq!(s.client_lines().last().map(String::as_str), Some("QUIT"));
+    s.server(QUEUED);
+    s.server(BYE);
+    assert_eq!(s.assert_ok().delivered, [BOB]);
+}
+
+#[test]
+fn pipelined_mail_refusal_reads_every_reply_then_quits() {
+    let mut s = Script::start(config());
+    assert_eq!(after_ehlo(&mut s, &["PIPELINING"]).len(), 3);
+    s.server("550 5.7.1 sender refused\r\n");
+    assert!(s.client_lines().is_empty());
+    s.server("503 5.5.1 need MAIL first\r\n");
+    assert!(s.client_lines().is_empty());
+    s.server("503 5.5.1 need RCPT first\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    let error = result.unwrap_err();
+    assert_eq!(error.exit_status(), 23, "{error}");
+    assert!(error.to_string().contains("sender refused"), "{error}");
+
+    // Every recipient refused: DATA is refused too, and QUIT follows.
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING"]);
+    s.server(&format!(
+        "{OK}550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n"
+    ));
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    assert_eq!(result.unwrap_err().exit_status(), 24);
+}
+
+#[test]
+fn pipelined_452_defers_the_rest_to_a_second_transaction() {
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB, CAROL]),
+        ..config()
+    });
+    let _ = after_ehlo(&mut s, &["PIPELINING"]);
+    s.server(&format!(
+        "{OK}{OK}452 4.5.3 too many recipients\r\n{GO_AHEAD}"
+    ));
+    s.body(&[BODY]);
+    assert_eq!(
+        s.client_lines().last().map(String::as_str),
+        Some("."),
+        "no QUIT yet: Carol is still to come"
+    );
+    s.server(QUEUED);
+    // The second transaction, pipelined again, for Carol alone.
+    assert_eq!(
+        s.client_lines(),
+        [mail_line(), format!("RCPT TO:<{CAROL}>"), "DATA".into()]
+    );
+    s.server(&format!("{OK}{OK}{GO_AHEAD}"));
+    s.body(&[BODY]);
+    assert_eq!(s.client_lines().last().map(String::as_str), Some("QUIT"));
+    s.server(QUEUED);
+    s.server(BYE);
+    assert_eq!(s.assert_ok().delivered, [BOB, CAROL]);
+}
+
+#[test]
+fn stopping_after_rcpt_does_not_pipeline() {
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB]),
+        ..stopping(QuitAfter::Rcpt)
+    });
+    assert_eq!(after_ehlo(&mut s, &["PIPELINING"]), [mail_line()]);
+}
+
+#[test]
+fn a_refusal_of_the_pipelined_message_is_reported_once_quit_answers() {
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING"]);
+    s.server(&format!("{OK}{OK}{GO_AHEAD}"));
+    s.body(&[BODY]);
+    assert_eq!(s.client_lines().last().map(String::as_str), Some("QUIT"));
+    s.server("554 5.7.1 message refused as spam\r\n");
+    assert!(s.client_lines().is_empty(), "QUIT is not said twice");
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    let error = result.unwrap_err();
+    assert_eq!(error.exit_status(), 26);
+    assert!(error.to_string().contains("spam"), "{error}");
+
+    // The connection lost after the dot: delivery unknown, as without pipelining.
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING"]);
+    s.server(&format!("{OK}{OK}{GO_AHEAD}"));
+    s.body(&[BODY]);
+    s.eof();
+    let (_, result) = s.finished().unwrap();
+    assert!(
+        matches!(result, Err(SessionError::DeliveryUnknown { .. })),
+        "{result:?}"
+    );
+}
