@@ -474,8 +474,9 @@ impl SendArgs {
                     (None, Some(source)) => read_text(source)?,
                     (None, None) => String::new(),
                 };
-                let built = message::build(&draft)?;
-                (built.envelope, Box::new(built.bytes))
+                // Attachments are read and encoded as the message is sent.
+                let built = message::build_streaming(&draft)?;
+                (built.envelope.clone(), Box::new(built))
             }
         };
         let creds = self.credentials()?;

@@ -15,11 +15,12 @@ pub fn guess_content_type(path: &Path) -> String {
         .to_owned()
 }
 
-/// Reads one attachment, describing it and returning its bytes.
+/// Looks at one attachment without reading it: it is read later, in
+/// chunks, as the message is sent ([`super::StreamedMessage`]).
 ///
 /// Errors name the path: missing, not a regular file (directories, but also
 /// FIFOs and devices, which could block or never end), or unreadable.
-pub(super) fn load(path: &Path) -> Result<(AttachmentInfo, Vec<u8>), BuildError> {
+pub(super) fn inspect(path: &Path) -> Result<AttachmentInfo, BuildError> {
     let io_err = |source: std::io::Error| match source.kind() {
         ErrorKind::NotFound => BuildError::AttachmentMissing {
             path: path.to_owned(),
@@ -38,7 +39,8 @@ pub(super) fn load(path: &Path) -> Result<(AttachmentInfo, Vec<u8>), BuildError>
             path: path.to_owned(),
         });
     }
-    let bytes = fs::read(path).map_err(io_err)?;
+    // Opened once now, so an unreadable file is an error before connecting.
+    fs::File::open(path).map_err(io_err)?;
 
     // A regular file always has a final component; the fallback is defensive.
     // Non-UTF-8 names cannot be carried exactly; they are shown lossily.
@@ -50,7 +52,7 @@ pub(super) fn load(path: &Path) -> Result<(AttachmentInfo, Vec<u8>), BuildError>
         path: path.to_owned(),
         file_name,
         content_type: guess_content_type(path),
-        size: bytes.len() as u64,
+        size: meta.len(),
     };
-    Ok((info, bytes))
+    Ok(info)
 }

@@ -13,6 +13,10 @@
 //!   7bit, quoted-printable or base64, whichever fits.
 //! * With attachments the message is `multipart/mixed`: the text part first,
 //!   then each file, always base64 so that its bytes come back exactly.
+//! * Attachments are not read into memory: lettre renders the message with
+//!   a placeholder for each file's body, and [`StreamedMessage`] reads the
+//!   files in chunks and base64-encodes them as the message is sent, so a
+//!   25 MiB attachment costs a few hundred KiB, not three copies of it.
 //! * Bcc recipients go only into the envelope; lettre is never given a Bcc.
 //! * lettre adds `Date` itself but not `Message-ID`; we add one, on the From
 //!   address's domain, plus `User-Agent: Postscope/<version>`.
@@ -21,6 +25,7 @@ mod address;
 mod attachments;
 mod error;
 mod headers;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +40,7 @@ pub use attachments::guess_content_type;
 pub use error::BuildError;
 /// A parsed mailbox: optional display name plus address (lettre's type).
 pub use lettre::message::Mailbox;
+pub use stream::StreamedMessage;
 
 /// What the user composed, as typed: nothing here has been validated yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +88,7 @@ pub struct BuiltMessage {
     pub attachments: Vec<AttachmentInfo>,
 }
 
-/// One attached file, as read at build time.
+/// One attached file, as looked at build time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentInfo {
     /// The path as given in the draft.
@@ -101,6 +107,21 @@ pub struct AttachmentInfo {
 /// mailbox), To, Cc, Bcc, Reply-To, at least one recipient, extra headers,
 /// then each attachment file is read.
 pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
+    let streamed = build_streaming(draft)?;
+    let bytes = streamed
+        .to_bytes()
+        .map_err(|e| BuildError::Build(e.to_string()))?;
+    Ok(BuiltMessage {
+        envelope: streamed.envelope.clone(),
+        bytes,
+        attachments: streamed.attachments.clone(),
+    })
+}
+
+/// Validates `draft` and prepares the message to be sent as a stream: the
+/// headers and text are rendered now, the attachments are read and encoded
+/// as they are sent. Same checks and order as [`build`].
+pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     let Addresses {
         from,
         to,
@@ -109,13 +130,11 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
         recipients: rcpt,
     } = parse_addresses(draft)?;
     let extra_headers = headers::parse_extra_headers(&draft.headers)?;
-    let (infos, contents): (Vec<AttachmentInfo>, Vec<Vec<u8>>) = draft
+    let infos: Vec<AttachmentInfo> = draft
         .attachments
         .iter()
-        .map(|p| attachments::load(p))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .unzip();
+        .map(|p| attachments::inspect(p))
+        .collect::<Result<_, _>>()?;
 
     let envelope = Envelope {
         from: from.email.to_string(),
@@ -155,15 +174,19 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
     builder = builder.envelope(lettre_envelope);
 
     let text = SinglePart::plain(normalize_newlines(&draft.body));
+    let placeholders: Vec<String> = (0..infos.len()).map(stream::placeholder).collect();
     let message = if infos.is_empty() {
         builder.singlepart(text)
     } else {
         let mut parts = MultiPart::mixed().singlepart(text);
-        for (info, bytes) in infos.iter().zip(contents) {
+        for (info, placeholder) in infos.iter().zip(&placeholders) {
             // Always base64: lettre would send ASCII files as 7bit without
             // converting bare LFs, corrupting both the message and the file.
-            let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64)
-                .map_err(|_| BuildError::Build("cannot base64-encode an attachment".into()))?;
+            // The body is a placeholder; the file is encoded as it is sent.
+            let body = Body::dangerous_pre_encoded(
+                placeholder.clone().into_bytes(),
+                ContentTransferEncoding::Base64,
+            );
             let content_type = ContentType::parse(&info.content_type)
                 .map_err(|e| BuildError::Build(format!("{}: {e}", info.content_type)))?;
             parts =
@@ -172,12 +195,7 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
         builder.multipart(parts)
     }
     .map_err(|e| BuildError::Build(e.to_string()))?;
-
-    Ok(BuiltMessage {
-        envelope,
-        bytes: message.formatted(),
-        attachments: infos,
-    })
+    StreamedMessage::new(envelope, message.formatted(), infos, &placeholders)
 }
 
 /// The envelope of a draft alone, for a message that is already written

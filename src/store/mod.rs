@@ -122,7 +122,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per call: two threads (or processes) writing the same file
+    // never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -153,6 +157,28 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("a.txt")]);
         // A folder that does not exist: an error, and nothing left behind.
         assert!(write_atomically(&dir.path().join("missing/b.txt"), b"x").is_err());
+    }
+
+    #[test]
+    fn concurrent_writes_of_one_file_never_fail_or_tear() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("same.json");
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for j in 0..50 {
+                        write_atomically(&path, format!("{i}-{j}").as_bytes()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("-49"), "{text}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporaries left");
     }
 
     #[test]

@@ -1700,21 +1700,11 @@ impl eframe::App for App {
 impl Drop for App {
     fn drop(&mut self) {
         self.cancel();
-        // Closing the window: the last keystrokes are written now (the one
-        // disk write on this thread, at exit).
-        if self.draft_unsaved()
-            && self.saved_draft.is_some()
-            && !self.compose.is_blank()
-            && let Some(dirs) = &self.dirs
-        {
-            let record = DraftRecord {
-                saved_at: crate::clock::unix_secs(std::time::SystemTime::now()),
-                account: self.account.clone(),
-                message: self.compose.clone(),
-                attempt: self.open_record().and_then(|r| r.attempt.clone()),
-                unknown: self.unknown_of(&self.draft_id),
-            };
-            let _ = crate::store::records::Folder::drafts(dirs).save(&self.draft_id, &record);
+        // Closing the window: the last keystrokes go after any write still
+        // queued, and the window waits (briefly) for them to be on disk.
+        if self.saved_draft.is_some() {
+            self.save_draft_now();
         }
+        self.tasks.flush_store(std::time::Duration::from_secs(3));
     }
 }

@@ -193,15 +193,15 @@ pub fn spawn_session(work: Work, spec: SendSpec, notify: Notify) -> SendJob {
                 let fail = |e: SendFailure| send(SendMsg::Done(Box::default(), Err(e)));
                 let (job, body) = match work {
                     Work::Probe => (Job::Probe, None),
-                    Work::Send(draft) => match message::build(&draft) {
+                    Work::Send(draft) => match message::build_streaming(&draft) {
                         Ok(built) => (
                             Job::Send(Envelope {
                                 from: built.envelope.from.clone(),
                                 recipients: built.envelope.recipients.clone(),
-                                size: Some(built.bytes.len() as u64),
-                                eight_bit: !built.bytes.is_ascii(),
+                                size: smtp::BodySource::size(&built),
+                                eight_bit: smtp::BodySource::eight_bit(&built),
                             }),
-                            Some(built.bytes),
+                            Some(built),
                         ),
                         Err(e) => return fail(SendFailure::Build(e.to_string())),
                     },
@@ -369,13 +369,53 @@ pub fn load_store(dirs: &DataDirs, secrets: &dyn SecretStore) -> Loaded {
 pub struct Tasks {
     tx: Sender<Background>,
     notify: Notify,
+    /// Drafts and history are written by one thread, in the order asked:
+    /// two saves of one draft can never land out of order.
+    store: Sender<StoreJob>,
 }
+
+type StoreJob = Box<dyn FnOnce() -> Option<Background> + Send>;
 
 impl Tasks {
     /// A new channel; the receiver goes to the App.
     pub fn new(notify: Notify) -> (Tasks, Receiver<Background>) {
         let (tx, rx) = channel();
-        (Tasks { tx, notify }, rx)
+        let (store, jobs) = channel::<StoreJob>();
+        let writer_tx = tx.clone();
+        let writer_notify = notify.clone();
+        // Ends when the Tasks (and so the sender) are dropped.
+        let _ = thread::Builder::new()
+            .name("postscope-store".into())
+            .spawn(move || {
+                for job in jobs {
+                    if let Some(msg) = job() {
+                        let _ = writer_tx.send(msg);
+                        writer_notify();
+                    }
+                }
+            });
+        (Tasks { tx, notify, store }, rx)
+    }
+
+    /// Waits (at most `limit`) until every write asked so far is on disk:
+    /// the window is closing.
+    pub fn flush_store(&self, limit: std::time::Duration) {
+        let (done, wait) = channel();
+        self.write(move || {
+            let _ = done.send(());
+            None
+        });
+        let _ = wait.recv_timeout(limit);
+    }
+
+    /// Runs a write on the store thread, after the ones asked before it.
+    fn write(&self, job: impl FnOnce() -> Option<Background> + Send + 'static) {
+        if let Err(e) = self.store.send(Box::new(job)) {
+            // The writer is gone (it cannot be, short of a panic): write here.
+            if let Some(msg) = (e.0)() {
+                let _ = self.tx.send(msg);
+            }
+        }
     }
 
     /// The wake-up function, for jobs that report elsewhere.
@@ -472,7 +512,7 @@ impl Tasks {
         id: String,
         record: T,
     ) {
-        self.spawn("postscope-save-record", move || {
+        self.write(move || {
             folder.save(&id, &record).err().map(|e| {
                 Background::StoreFailed(format!(
                     "cannot save the draft in {}: {e}",
@@ -484,7 +524,7 @@ impl Tasks {
 
     /// Deletes a record.
     pub fn remove_record(&self, folder: Folder, id: String) {
-        self.spawn("postscope-remove-record", move || {
+        self.write(move || {
             folder.remove(&id).err().map(|e| {
                 Background::StoreFailed(format!(
                     "cannot delete {id} in {}: {e}",
@@ -497,7 +537,7 @@ impl Tasks {
     /// Files a delivered message under Sent, then removes its draft (in
     /// that order: a crash between the two leaves a copy, never nothing).
     pub fn record_sent(&self, dirs: DataDirs, id: String, record: SentRecord) {
-        self.spawn("postscope-record-sent", move || {
+        self.write(move || {
             let result = Folder::sent(&dirs)
                 .save(&id, &record)
                 .and_then(|()| Folder::drafts(&dirs).remove(&id));
@@ -559,16 +599,23 @@ impl Tasks {
     /// console's DATA box.
     pub fn build_for_console(&self, draft: Draft) {
         self.spawn("postscope-build", move || {
-            const LIMIT: usize = 1024 * 1024;
-            Some(Background::BuiltForConsole(match message::build(&draft) {
-                Ok(built) if built.bytes.len() > LIMIT => Err(format!(
-                    "the Compose message is {}: too big to edit in the console (1 MiB at most); \
-                         send it from Compose instead",
-                    smtp::format_bytes(built.bytes.len() as u64)
-                )),
-                Ok(built) => Ok(String::from_utf8_lossy(&built.bytes).into_owned()),
-                Err(e) => Err(format!("the Compose message cannot be built: {e}")),
-            }))
+            const LIMIT: u64 = 1024 * 1024;
+            Some(Background::BuiltForConsole(
+                match message::build_streaming(&draft) {
+                    Ok(built) => match smtp::BodySource::size(&built).unwrap_or(0) {
+                        size if size > LIMIT => Err(format!(
+                            "the Compose message is {}: too big to edit in the console \
+                             (1 MiB at most); send it from Compose instead",
+                            smtp::format_bytes(size)
+                        )),
+                        _ => built
+                            .to_bytes()
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .map_err(|e| e.to_string()),
+                    },
+                    Err(e) => Err(format!("the Compose message cannot be built: {e}")),
+                },
+            ))
         });
     }
 
