@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: peak memory and wall time of sending a message with a 25 MiB
 # attachment to a local aiosmtpd (plain SMTP on 127.0.0.1), for
-#   postscope send --attach FILE   (message built in memory with lettre)
+#   postscope send --attach FILE   (attachment read and encoded as it is sent)
 #   postscope send --eml FILE      (a ready message)
 #   curl --upload-file FILE        (for comparison, when curl is installed)
 # Prints a Markdown table for the README. Needs the .venv that
