@@ -101,6 +101,13 @@ pub enum Command {
     },
     /// `DATA`.
     Data,
+    /// `BDAT size [LAST]` (RFC 3030); `size` bytes of message follow as is.
+    Bdat {
+        /// Bytes in this chunk.
+        size: u64,
+        /// The last chunk.
+        last: bool,
+    },
     /// `RSET`: abandon the transaction, keep the connection.
     Rset,
     /// `NOOP`.
@@ -132,6 +139,7 @@ impl Command {
             Command::Mail { .. } => "MAIL",
             Command::Rcpt { .. } => "RCPT",
             Command::Data => "DATA",
+            Command::Bdat { .. } => "BDAT",
             Command::Rset => "RSET",
             Command::Noop => "NOOP",
             Command::Quit => "QUIT",
@@ -155,6 +163,8 @@ impl Command {
             Command::Mail { from, params: p } => format!("MAIL FROM:<{from}>{}", params(p)),
             Command::Rcpt { to, params: p } => format!("RCPT TO:<{to}>{}", params(p)),
             Command::Data => "DATA".into(),
+            Command::Bdat { size, last: false } => format!("BDAT {size}"),
+            Command::Bdat { size, last: true } => format!("BDAT {size} LAST"),
             Command::Rset => "RSET".into(),
             Command::Noop => "NOOP".into(),
             Command::Quit => "QUIT".into(),

@@ -9,6 +9,8 @@
 pub struct DotStuffer {
     at_line_start: bool,
     pending_cr: bool,
+    /// False for BDAT (RFC 3030): line endings only, no dots, no final dot.
+    stuff: bool,
 }
 
 impl Default for DotStuffer {
@@ -16,11 +18,21 @@ impl Default for DotStuffer {
         DotStuffer {
             at_line_start: true,
             pending_cr: false,
+            stuff: true,
         }
     }
 }
 
 impl DotStuffer {
+    /// The encoder for BDAT chunks: CRLF line endings, dots left alone, and
+    /// [`DotStuffer::finish`] ends the last line without a dot line.
+    pub fn lines_only() -> DotStuffer {
+        DotStuffer {
+            stuff: false,
+            ..DotStuffer::default()
+        }
+    }
+
     /// Encodes one chunk into `out`. A bare LF or a bare CR becomes CRLF, so
     /// servers that reject bare line feeds (as many now do, against SMTP
     /// smuggling) accept the message.
@@ -42,7 +54,7 @@ impl DotStuffer {
                     self.at_line_start = true;
                 }
                 _ => {
-                    if self.at_line_start && b == b'.' {
+                    if self.stuff && self.at_line_start && b == b'.' {
                         out.push(b'.');
                     }
                     out.push(b);
@@ -58,14 +70,32 @@ impl DotStuffer {
         if self.pending_cr || !self.at_line_start {
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(b".\r\n");
-        *self = DotStuffer::default();
+        if self.stuff {
+            out.extend_from_slice(b".\r\n");
+        }
+        *self = DotStuffer {
+            stuff: self.stuff,
+            ..DotStuffer::default()
+        };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_only_keeps_dots_and_adds_no_dot_line() {
+        let mut d = DotStuffer::lines_only();
+        let mut out = Vec::new();
+        d.encode(b".hidden\nline\r\n.", &mut out);
+        d.finish(&mut out);
+        assert_eq!(out, b".hidden\r\nline\r\n.\r\n");
+        let mut out = Vec::new();
+        d.encode(b"a\r\n", &mut out);
+        d.finish(&mut out);
+        assert_eq!(out, b"a\r\n", "still lines only after finish");
+    }
 
     fn stuff(chunks: &[&[u8]]) -> Vec<u8> {
         let mut d = DotStuffer::default();

@@ -325,6 +325,8 @@ enum Expect {
     Rcpt(usize),
     Data,
     DataEnd,
+    /// A BDAT chunk; `true` for the LAST one (its reply is the message's).
+    Bdat(bool),
     Rset,
     Quit,
 }
@@ -384,6 +386,41 @@ pub struct Session {
     abandon: bool,
     /// QUIT went out already, pipelined after the final dot.
     quit_sent: bool,
+    /// The message goes in BDAT chunks (RFC 3030 CHUNKING), not after DATA.
+    bdat: bool,
+    /// Encoded message bytes not yet sent in a BDAT chunk.
+    chunk: Vec<u8>,
+}
+
+/// The size of a BDAT chunk.
+const BDAT_CHUNK: usize = 64 * 1024;
+
+impl Session {
+    /// Sends what is in `chunk` as one BDAT (the LAST one when `last`).
+    fn send_chunk(&mut self, now: Instant, last: bool) {
+        let size = self.chunk.len() as u64;
+        Command::Bdat { size, last }.encode(&mut self.transmit);
+        self.transmit.append(&mut self.chunk);
+        let text = if last {
+            format!("BDAT {size} LAST")
+        } else {
+            format!("BDAT {size}")
+        };
+        self.record(now, Direction::Sent, text, None);
+        self.expect_reply(now, Expect::Bdat(last));
+    }
+
+    /// The server waits for the message: after the 354, or at once with BDAT.
+    fn begin_body(&mut self) {
+        self.enter(Stage::Message);
+        self.phase = Phase::Body;
+        self.body_taken = 0;
+        // Writes have their own limit in the driver; no reply is awaited now.
+        if self.expect.is_empty() {
+            self.deadline = None;
+        }
+        self.events.push_back(Event::NeedBody);
+    }
 }
 
 impl Session {
@@ -413,6 +450,8 @@ impl Session {
             pipelined: false,
             abandon: false,
             quit_sent: false,
+            bdat: false,
+            chunk: Vec::new(),
         };
         s.enter(Stage::Connect);
         s
@@ -521,10 +560,14 @@ impl Session {
         if self.phase == Phase::Done {
             return;
         }
+        // With BDAT LAST sent, the server may have the whole message.
+        let last_sent = self.expect.contains(&Expect::Bdat(true));
         match self.expect.front() {
             // QUIT answered by closing is an answer.
             Some(Expect::Quit) => self.finish(now),
-            Some(Expect::DataEnd) => {
+            Some(Expect::DataEnd) | Some(Expect::Bdat(_))
+                if last_sent || self.expect.front() == Some(&Expect::DataEnd) =>
+            {
                 let reason = detail.unwrap_or_else(|| "the connection closed".into());
                 self.fail(now, SessionError::DeliveryUnknown { reason });
             }
@@ -641,11 +684,20 @@ impl Session {
 
     /// Message data, in chunks of any size, after [`Event::NeedBody`].
     /// Line endings are normalised and dots stuffed here.
-    pub fn push_body(&mut self, chunk: &[u8]) {
+    pub fn push_body(&mut self, now: Instant, chunk: &[u8]) {
         if self.phase != Phase::Body {
             return;
         }
-        self.stuffer.encode(chunk, &mut self.transmit);
+        if self.bdat {
+            self.stuffer.encode(chunk, &mut self.chunk);
+            while self.chunk.len() >= BDAT_CHUNK {
+                let rest = self.chunk.split_off(BDAT_CHUNK);
+                self.send_chunk(now, false);
+                self.chunk = rest;
+            }
+        } else {
+            self.stuffer.encode(chunk, &mut self.transmit);
+        }
         self.body_taken += chunk.len() as u64;
         let total = self.envelope().and_then(|e| e.size);
         self.events.push_back(Event::Progress {
@@ -659,20 +711,26 @@ impl Session {
         if self.phase != Phase::Body {
             return;
         }
-        self.stuffer.finish(&mut self.transmit);
         self.phase = Phase::Talking;
         self.report.message_bytes = self.body_taken;
-        self.record(
-            now,
-            Direction::Sent,
-            format!(
-                "… {} bytes of message data …",
-                group_digits(self.body_taken)
-            ),
-            None,
-        );
-        self.record(now, Direction::Sent, ".".into(), None);
-        self.expect_reply(now, Expect::DataEnd);
+        if self.bdat {
+            self.stuffer.finish(&mut self.chunk);
+            self.stuffer = DotStuffer::default();
+            self.send_chunk(now, true);
+        } else {
+            self.stuffer.finish(&mut self.transmit);
+            self.record(
+                now,
+                Direction::Sent,
+                format!(
+                    "… {} bytes of message data …",
+                    group_digits(self.body_taken)
+                ),
+                None,
+            );
+            self.record(now, Direction::Sent, ".".into(), None);
+            self.expect_reply(now, Expect::DataEnd);
+        }
         // RFC 2920 §3.1: QUIT may follow the message in the same group
         // when nothing else is to be sent (no deferred recipients).
         if self.pipelined && self.deferred.is_empty() && self.config.quit_after.is_none() {
@@ -772,7 +830,8 @@ impl Session {
             Expect::Mail => t.mail,
             Expect::Rcpt(_) => t.rcpt,
             Expect::Data => t.data_init,
-            Expect::DataEnd => t.data_end,
+            Expect::DataEnd | Expect::Bdat(true) => t.data_end,
+            Expect::Bdat(false) => t.data_block,
             _ => t.command,
         }
     }
@@ -915,6 +974,7 @@ impl Session {
             Expect::Rcpt(i) => self.on_rcpt(now, i, reply),
             Expect::Data => self.on_data(now, reply),
             Expect::DataEnd => self.on_data_end(now, reply),
+            Expect::Bdat(last) => self.on_bdat(now, last, reply),
             Expect::Rset => {
                 // Whatever RSET got, the session is ending with the stored failure.
                 self.quit(now);
@@ -1297,11 +1357,24 @@ impl Session {
                 Some(QuitAfter::Mail | QuitAfter::Rcpt)
             );
         self.abandon = false;
+        // RFC 3030: with CHUNKING the message goes in BDAT chunks, no dots
+        // and no DATA round trip. Only pipelined: chunks are sent without
+        // waiting for each reply. Stopping at DATA's 354 needs DATA.
+        self.bdat = self.pipelined
+            && caps.has("CHUNKING")
+            && self.config.quit_after != Some(QuitAfter::Data);
+        self.stuffer = if self.bdat {
+            DotStuffer::lines_only()
+        } else {
+            DotStuffer::default()
+        };
         if self.pipelined {
             for index in 0..self.batch.len() {
                 self.send_rcpt(now, index);
             }
-            self.send(now, Command::Data, Expect::Data);
+            if !self.bdat {
+                self.send(now, Command::Data, Expect::Data);
+            }
         }
     }
 
@@ -1349,6 +1422,12 @@ impl Session {
 
     fn on_rcpt(&mut self, now: Instant, index: usize, reply: Reply) {
         if self.abandon {
+            // MAIL was refused. With DATA pipelined its reply comes next;
+            // with BDAT nothing else is due: QUIT after the last RCPT.
+            if self.bdat && index + 1 == self.batch.len() {
+                self.abandon = false;
+                self.quit(now);
+            }
             return;
         }
         let address = self.batch[index].clone();
@@ -1400,11 +1479,15 @@ impl Session {
                 accepted: self.accepted.len(),
                 delivered: self.report.delivered.len(),
             };
-            if self.pipelined {
+            if self.pipelined && !self.bdat {
                 // DATA is on its way already; its reply decides how to stop.
                 self.failure = Some(error);
                 self.abandon = true;
                 return;
+            }
+            if self.bdat {
+                // Nothing of the message went out: QUIT ends the transaction.
+                return self.fail_politely(now, error);
             }
             // Abandon the transaction but leave the connection clean.
             self.failure = Some(error);
@@ -1425,6 +1508,9 @@ impl Session {
         self.report.accepted = self.accepted.clone();
         if self.reached(now, QuitAfter::Rcpt, ": no message was sent") {
             return;
+        }
+        if self.bdat {
+            return self.begin_body();
         }
         self.enter(Stage::Data);
         if !self.pipelined {
@@ -1469,12 +1555,25 @@ impl Session {
                 "without sending the message: the server discards the unfinished transaction",
             );
         }
-        self.enter(Stage::Message);
-        self.phase = Phase::Body;
-        self.body_taken = 0;
-        // Writes have their own limit in the driver; no reply is awaited now.
-        self.deadline = None;
-        self.events.push_back(Event::NeedBody);
+        self.begin_body();
+    }
+
+    fn on_bdat(&mut self, now: Instant, last: bool, reply: Reply) {
+        if !reply.is_positive() && self.failure.is_none() {
+            // The first refusal is the one that counts; the chunks already
+            // sent are answered in turn.
+            self.failure = Some(SessionError::Rejected {
+                stage: Stage::Message,
+                reply: reply.clone(),
+            });
+        }
+        if !last {
+            return;
+        }
+        match self.failure.take() {
+            Some(error) => self.fail_politely(now, error),
+            None => self.on_data_end(now, reply),
+        }
     }
 
     fn on_data_end(&mut self, now: Instant, reply: Reply) {

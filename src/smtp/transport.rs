@@ -630,7 +630,7 @@ impl Driver<'_, '_> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return self.session.body_failed(Instant::now(), e.to_string()),
             };
-            self.session.push_body(&chunk[..n]);
+            self.session.push_body(Instant::now(), &chunk[..n]);
             self.forward_events();
             if !self.flush(conn, out) {
                 return;

@@ -178,7 +178,11 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with("-49"), "{text}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporaries left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporaries left"
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ thread_local! {
 }
 
 #[test]
-fn pipelining_sends_to_100_recipients_in_three_client_turns() {
+fn pipelining_and_chunking_send_to_100_recipients_in_three_client_turns() {
     let sandbox = start(SandboxConfig::default());
     // 100: the most the sandbox takes in one message (more get 452).
     let recipients: Vec<String> = (0..100).map(|i| format!("r{i}@example.org")).collect();
@@ -114,9 +114,11 @@ fn pipelining_sends_to_100_recipients_in_three_client_turns() {
     });
     assert_eq!(turns.len(), 3, "{turns:?}");
     assert!(turns[0][0].starts_with("EHLO"));
-    assert_eq!(turns[1].len(), 102, "MAIL, 100 RCPT, DATA");
-    assert_eq!(turns[1][101], "DATA");
-    assert_eq!(turns[2].last().map(String::as_str), Some("QUIT"));
+    // The sandbox offers CHUNKING too: no DATA round trip, the message
+    // goes as BDAT ... LAST with QUIT behind it.
+    assert_eq!(turns[1].len(), 101, "MAIL and 100 RCPT");
+    assert!(turns[1][100].starts_with("RCPT TO:"));
+    assert_eq!(turns[2], ["BDAT 24 LAST", "QUIT"]);
     assert_eq!(sandbox.inbox().wait_for(1, WAIT)[0].rcpt_to.len(), 100);
 
     // 150: the 50 the server put off with 452 go in a second transaction,
@@ -718,4 +720,34 @@ fn handles_can_move_between_threads() {
     send_sync::<Sandbox>();
     send_sync::<postscope::sandbox::Inbox>();
     send_sync::<postscope::sandbox::Captured>();
+}
+
+#[test]
+fn a_message_of_many_bdat_chunks_arrives_byte_for_byte() {
+    let sandbox = start(SandboxConfig::default());
+    let mut raw = b"Subject: chunks\r\n\r\n".to_vec();
+    for i in 0..20_000 {
+        // Lines that start with a dot too: BDAT sends them as they are.
+        raw.extend_from_slice(format!(".line {i} of the message\r\n").as_bytes());
+    }
+    assert!(raw.len() > 5 * 64 * 1024);
+    TRANSCRIPT.with(|t| t.borrow_mut().clear());
+    let (report, result) = engine_send(
+        &sandbox,
+        TlsMode::StartTls,
+        AuthPlan::None,
+        ("a@example.org", vec!["b@example.org".into()]),
+        &raw,
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(report.message_bytes, raw.len() as u64);
+    let chunks = TRANSCRIPT.with(|t| {
+        t.borrow()
+            .iter()
+            .filter(|e| e.text.starts_with("BDAT"))
+            .count()
+    });
+    assert!(chunks > 5, "{chunks} chunks");
+    let m = &sandbox.inbox().wait_for(1, WAIT)[0];
+    assert_eq!(m.raw, raw);
 }

@@ -180,7 +180,7 @@ impl Script {
     /// The driver feeds the message in these chunks and ends it.
     fn body(&mut self, chunks: &[&[u8]]) {
         for c in chunks {
-            self.session.push_body(c);
+            self.session.push_body(self.now, c);
         }
         self.session.end_body(self.now);
         self.pump();
@@ -1560,7 +1560,8 @@ fn greeting_421_fails_without_quit() {
 #[test]
 fn unsolicited_421_during_the_body_fails_at_once() {
     let mut s = at_body(config());
-    s.session.push_body(b"Subject: x\r\n\r\nhalf a message");
+    s.session
+        .push_body(s.now, b"Subject: x\r\n\r\nhalf a message");
     s.pump();
     s.server("421 4.4.2 Timeout, closing connection\r\n");
     let error = s.error();
@@ -1570,7 +1571,7 @@ fn unsolicited_421_during_the_body_fails_at_once() {
     ));
     assert_eq!(error.exit_status(), 26);
     // The data already pushed went out; nothing after it, no final dot, no QUIT.
-    s.session.push_body(b"more\r\n");
+    s.session.push_body(s.now, b"more\r\n");
     s.session.end_body(s.now);
     s.pump();
     let wire = String::from_utf8(s.wire.clone()).unwrap();
@@ -2355,7 +2356,7 @@ fn cancel_before_the_greeting() {
 #[test]
 fn cancel_during_the_body() {
     let mut s = at_body(config());
-    s.session.push_body(b"partial");
+    s.session.push_body(s.now, b"partial");
     s.cancel();
     assert_eq!(
         s.error(),
@@ -2363,7 +2364,7 @@ fn cancel_during_the_body() {
             stage: Stage::Message
         }
     );
-    s.session.push_body(b"more");
+    s.session.push_body(s.now, b"more");
     s.session.end_body(s.now);
     s.pump();
     assert!(!s.wire.ends_with(b".\r\n"), "no final dot after cancel");
@@ -2417,7 +2418,7 @@ fn the_session_stays_finished() {
     s.cancel();
     s.tls_established();
     s.session.handle_tls_failed(s.now, "late".into());
-    s.session.push_body(BODY);
+    s.session.push_body(s.now, BODY);
     s.session.end_body(s.now);
     s.session.handle_connected(s.now, None);
     s.pump();
@@ -2811,7 +2812,7 @@ fn empty_body_is_just_the_dot() {
 fn body_before_354_is_ignored() {
     let mut s = at_mail(config(), &[]);
     let wire = s.wire.len();
-    s.session.push_body(b"too early");
+    s.session.push_body(s.now, b"too early");
     s.session.end_body(s.now);
     s.pump();
     assert_eq!(s.wire.len(), wire);
@@ -3168,4 +3169,125 @@ fn a_refusal_of_the_pipelined_message_is_reported_once_quit_answers() {
         matches!(result, Err(SessionError::DeliveryUnknown { .. })),
         "{result:?}"
     );
+}
+
+// ----- CHUNKING (RFC 3030) -----
+
+#[test]
+fn chunking_sends_the_message_in_bdat_chunks_without_dots() {
+    let mut s = Script::start(config());
+    assert_eq!(
+        after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]),
+        [mail_line(), format!("RCPT TO:<{BOB}>")],
+        "no DATA"
+    );
+    s.server(&format!("{OK}{OK}"));
+    assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 1);
+    // 150 KiB with a leading dot and bare LFs: three chunks, LAST the third.
+    let mut body = b".dot stays\nline\n".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 150 * 1024));
+    s.body(&[&body]);
+    let wire = s.wire[s.read..].to_vec();
+    let text = String::from_utf8_lossy(&wire);
+    assert!(
+        text.starts_with("BDAT 65536\r\n.dot stays\r\nline\r\n"),
+        "{}",
+        &text[..40]
+    );
+    assert!(!text.contains("\r\n.\r\n"), "no final dot");
+    let sent = s.texts(Direction::Sent);
+    let bdats: Vec<&String> = sent.iter().filter(|t| t.starts_with("BDAT")).collect();
+    assert_eq!(bdats.len(), 3, "{bdats:?}");
+    assert!(bdats[2].ends_with(" LAST"), "{bdats:?}");
+    let total: usize = bdats
+        .iter()
+        .map(|b| b.split(' ').nth(1).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        body.len() + 2 + 2,
+        "a CR for each bare LF, and a final CRLF"
+    );
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("QUIT"),
+        "pipelined after LAST"
+    );
+    s.read = s.wire.len();
+    s.server(&format!("{OK}{OK}{QUEUED}{BYE}"));
+    let report = s.assert_ok();
+    assert_eq!(report.delivered, [BOB]);
+    assert_eq!(report.final_reply.unwrap().code.0, 250);
+}
+
+#[test]
+fn a_refused_chunk_fails_the_message_and_a_refused_rcpt_sends_none() {
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}"));
+    s.body(&[&vec![b'y'; 100 * 1024]]);
+    s.server("552 5.3.4 message too big\r\n");
+    s.server("503 5.5.1 no transaction\r\n");
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    let error = result.unwrap_err();
+    assert_eq!(error.exit_status(), 26);
+    assert!(error.to_string().contains("too big"), "{error}");
+
+    // A refused recipient: no BDAT at all, QUIT.
+    let mut s = Script::start(SessionConfig {
+        job: send_to(&[BOB, CAROL]),
+        ..config()
+    });
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}550 5.1.1 no such user\r\n"));
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 0);
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    assert_eq!(result.unwrap_err().exit_status(), 24);
+
+    // A refused MAIL: QUIT after the RCPT replies.
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server("550 5.7.1 sender refused\r\n");
+    assert!(s.client_lines().is_empty());
+    s.server("503 5.5.1 need MAIL\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    let (_, result) = s.finished().unwrap();
+    assert_eq!(result.unwrap_err().exit_status(), 23);
+}
+
+#[test]
+fn losing_the_connection_after_bdat_last_is_delivery_unknown() {
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}"));
+    s.body(&[BODY]);
+    s.eof();
+    let (_, result) = s.finished().unwrap();
+    assert!(
+        matches!(result, Err(SessionError::DeliveryUnknown { .. })),
+        "{result:?}"
+    );
+
+    // Before LAST went out, nothing can have been delivered.
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}"));
+    s.session.push_body(s.now, &vec![b'z'; 70 * 1024]);
+    s.pump();
+    s.eof();
+    let (_, result) = s.finished().unwrap();
+    assert!(
+        matches!(result, Err(SessionError::ConnectionLost { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn chunking_without_pipelining_uses_data() {
+    let mut s = Script::start(config());
+    assert_eq!(after_ehlo(&mut s, &["CHUNKING"]), [mail_line()]);
 }
