@@ -96,10 +96,12 @@ pub struct Console {
     events: VecDeque<ConsoleEvent>,
     /// The helper's LOGIN answers, base64, kept only until sent.
     login: Option<(String, String)>,
-    /// A 334 is the last thing the server said: the next line is a SASL
-    /// response (typed by hand), so it is redacted.
+    /// An AUTH typed by hand is under way (until its final reply): every
+    /// line typed meanwhile is a SASL response, so it is redacted.
     in_sasl: bool,
-    /// A line typed by hand during DATA started with a dot and was doubled.
+    /// Lines typed in the same batch after DATA: message data, sent once
+    /// the 354 arrives (RFC 2920: DATA ends a group).
+    after_354: Option<Vec<String>>,
     closed: bool,
 }
 
@@ -164,6 +166,7 @@ impl Console {
             events: VecDeque::new(),
             login: None,
             in_sasl: false,
+            after_354: None,
             closed: false,
         }
     }
@@ -251,9 +254,25 @@ impl Console {
         }
         let text = text.strip_suffix('\n').unwrap_or(text);
         let text = text.strip_suffix('\r').unwrap_or(text);
-        for line in text.split('\n') {
-            let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        while let Some(line) = lines.next() {
+            if let Some(waiting) = &mut self.after_354 {
+                waiting.push(line.to_owned());
+                continue;
+            }
+            let was_data = self.state.in_data;
             self.send_line(now, line);
+            if !was_data && !self.in_sasl && line.trim().eq_ignore_ascii_case("DATA") {
+                // What follows in this batch is the message: it waits for the 354.
+                let rest: Vec<String> = lines.by_ref().map(str::to_owned).collect();
+                if !rest.is_empty() {
+                    self.note(
+                        now,
+                        "the lines after DATA are held until the server says 354",
+                    );
+                    self.after_354 = Some(rest);
+                }
+            }
         }
         self.changed();
     }
@@ -280,7 +299,6 @@ impl Console {
         self.transmit.extend_from_slice(b"\r\n");
         if self.in_sasl {
             // A SASL response typed by hand: base64 of a password, perhaps.
-            self.in_sasl = false;
             self.record(now, Direction::Sent, "<redacted>".into(), None);
             self.pending.push_back(Pending::Auth);
             return;
@@ -288,6 +306,11 @@ impl Console {
         self.record(now, Direction::Sent, redact_typed(line), None);
         let upper = line.trim().to_ascii_uppercase();
         let verb = upper.split([' ', ':']).next().unwrap_or("");
+        if verb == "AUTH" {
+            // Until its final reply, whatever is typed answers the server's
+            // challenges, even when typed in the same batch.
+            self.in_sasl = true;
+        }
         self.pending.push_back(match verb {
             "STARTTLS" => Pending::StartTls,
             "AUTH" => Pending::Auth,
@@ -304,6 +327,17 @@ impl Console {
     pub fn auth(&mut self, now: Instant, mechanism: Mechanism, user: &str, password: &str) {
         if self.closed {
             return;
+        }
+        if self.state.in_data || self.after_354.is_some() {
+            // It would become part of the message.
+            self.record(
+                now,
+                Direction::Error,
+                "not sent: the message data is being typed; end it with a line holding only \".\" first"
+                    .into(),
+                None,
+            );
+            return self.changed();
         }
         let creds = Credentials {
             user: user.to_owned(),
@@ -342,6 +376,17 @@ impl Console {
     pub fn data(&mut self, now: Instant, message: &[u8]) {
         if self.closed {
             return;
+        }
+        if self.state.in_data || self.after_354.is_some() {
+            // It would become part of the message.
+            self.record(
+                now,
+                Direction::Error,
+                "not sent: a message is already being typed; end it with a line holding only \".\" first"
+                    .into(),
+                None,
+            );
+            return self.changed();
         }
         self.transmit.extend_from_slice(b"DATA\r\n");
         self.record(now, Direction::Sent, "DATA".into(), None);
@@ -444,7 +489,8 @@ impl Console {
             }
             Pending::Auth | Pending::LoginUser | Pending::LoginPassword => {
                 self.login = None;
-                self.in_sasl = false;
+                // The exchange is over, unless typed responses are still due.
+                self.in_sasl = self.pending.contains(&Pending::Auth);
                 if code == 235 {
                     self.state.authenticated = true;
                 }
@@ -455,12 +501,25 @@ impl Console {
                 Some(message) => self.send_message(now, &message),
                 None => {
                     self.state.in_data = true;
-                    self.note(
-                        now,
-                        "type the message; a line with only \".\" ends it (lines starting with a dot are doubled for you)",
-                    );
+                    match self.after_354.take() {
+                        Some(lines) => {
+                            for line in lines {
+                                self.send_line(now, &line);
+                            }
+                        }
+                        None => self.note(
+                            now,
+                            "type the message; a line with only \".\" ends it (lines starting with a dot are doubled for you)",
+                        ),
+                    }
                 }
             },
+            Pending::Data(_) if self.after_354.take().is_some() => {
+                self.note(
+                    now,
+                    "DATA was refused: the lines held for the message were not sent",
+                );
+            }
             Pending::DataEnd => self.state.in_transaction = false,
             Pending::Quit => {}
             _ => {}
@@ -919,6 +978,47 @@ mod tests {
         c.send_text(now, "STARTTLS");
         c.input(now, b"220 go ahead\r\n250 injected\r\n");
         assert!(c.is_closed());
+    }
+
+    #[test]
+    fn a_batch_is_safe_around_auth_and_data() {
+        let now = Instant::now();
+        let mut c = Console::new(now);
+        c.connected(now, None);
+        c.input(now, b"220 hi\r\n");
+        let _ = transcript(&mut c);
+        // AUTH LOGIN and both answers typed at once: both answers hidden.
+        c.send_text(now, "AUTH LOGIN\nYWxpY2U=\nc2VjcmV0");
+        let lines = transcript(&mut c);
+        assert_eq!(
+            lines,
+            ["AUTH LOGIN", "<redacted>", "<redacted>"],
+            "{lines:?}"
+        );
+        c.input(now, b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n");
+        assert!(c.state().authenticated);
+        // The next command is shown again.
+        c.send_text(now, "NOOP");
+        assert!(transcript(&mut c).contains(&"NOOP".to_string()));
+        c.input(now, b"250 ok\r\n");
+
+        // DATA and the message at once: the message waits for the 354.
+        let _ = wire(&mut c);
+        c.send_text(now, "DATA\nSubject: held\n\n.dot\n.");
+        assert_eq!(wire(&mut c), "DATA\r\n");
+        c.input(now, b"354 go\r\n");
+        assert_eq!(wire(&mut c), "Subject: held\r\n\r\n..dot\r\n.\r\n");
+        c.input(now, b"250 queued\r\n");
+        assert_eq!(c.state().awaiting, 0);
+        assert!(!c.state().in_data);
+
+        // The AUTH helper refuses during DATA: the password would be data.
+        c.send_text(now, "DATA");
+        c.input(now, b"354 go\r\n");
+        let _ = wire(&mut c);
+        c.auth(now, Mechanism::Plain, "alice", "secret");
+        assert_eq!(wire(&mut c), "", "nothing sent");
+        assert!(transcript(&mut c).iter().any(|l| l.starts_with("not sent")));
     }
 
     #[test]

@@ -410,6 +410,14 @@ impl Session {
         self.expect_reply(now, Expect::Bdat(last));
     }
 
+    /// The whole message went out (the final dot, or BDAT LAST) and its
+    /// reply has not come: the server may have delivered it.
+    fn message_out(&self) -> bool {
+        self.expect
+            .iter()
+            .any(|e| matches!(e, Expect::DataEnd | Expect::Bdat(true)))
+    }
+
     /// The server waits for the message: after the 354, or at once with BDAT.
     fn begin_body(&mut self) {
         self.enter(Stage::Message);
@@ -560,14 +568,10 @@ impl Session {
         if self.phase == Phase::Done {
             return;
         }
-        // With BDAT LAST sent, the server may have the whole message.
-        let last_sent = self.expect.contains(&Expect::Bdat(true));
         match self.expect.front() {
             // QUIT answered by closing is an answer.
             Some(Expect::Quit) => self.finish(now),
-            Some(Expect::DataEnd) | Some(Expect::Bdat(_))
-                if last_sent || self.expect.front() == Some(&Expect::DataEnd) =>
-            {
+            _ if self.message_out() => {
                 let reason = detail.unwrap_or_else(|| "the connection closed".into());
                 self.fail(now, SessionError::DeliveryUnknown { reason });
             }
@@ -591,7 +595,7 @@ impl Session {
                 self.note(now, "no reply to QUIT; closing");
                 self.finish(now);
             }
-            Some(Expect::DataEnd) => self.fail(
+            _ if self.message_out() => self.fail(
                 now,
                 SessionError::DeliveryUnknown {
                     reason: format!("no reply within {} s", limit.as_secs()),
@@ -618,7 +622,7 @@ impl Session {
         match self.expect.front() {
             // The message is out and the server has not answered: it may
             // have been delivered, so "cancelled" would be a lie.
-            Some(Expect::DataEnd) => self.fail(
+            _ if self.message_out() => self.fail(
                 now,
                 SessionError::DeliveryUnknown {
                     reason: "cancelled while waiting for the reply".into(),

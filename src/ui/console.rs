@@ -179,7 +179,7 @@ impl ConsoleView {
                     intent = Some(ConsoleIntent::Command(console::ConsoleCommand::Disconnect));
                 }
             } else if ui
-                .add_enabled(ready, egui::Button::new("Connect"))
+                .add_enabled(ready && !busy, egui::Button::new("Connect"))
                 .on_hover_text("Open a connection and type commands yourself")
                 .clicked()
             {
@@ -308,7 +308,10 @@ impl ConsoleView {
                         });
                 });
                 if ui
-                    .add_enabled(!self.user.is_empty(), egui::Button::new("AUTH"))
+                    .add_enabled(
+                        !self.user.is_empty() && !self.state.in_data,
+                        egui::Button::new("AUTH"),
+                    )
                     .on_hover_text("Log in: the base64 is made for you and redacted in the log")
                     .clicked()
                 {
@@ -356,7 +359,7 @@ impl ConsoleView {
                 intent = Some(ConsoleIntent::UseComposed);
             }
             if ui
-                .button("DATA")
+                .add_enabled(!self.state.in_data, egui::Button::new("DATA"))
                 .on_hover_text(
                     "Send DATA, then this message with correct dot-stuffing and the final dot",
                 )

@@ -45,6 +45,10 @@ pub struct Attempt {
     /// True when the server may have delivered it anyway (the connection
     /// ended after the final dot): a retry asks first.
     pub delivery_unknown: bool,
+    /// Recipients that got it before the failure (a later transaction of
+    /// the same send failed): a retry would reach them twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivered: Vec<String>,
     /// The exchange, secrets redacted.
     pub transcript: Vec<TranscriptEvent>,
 }
@@ -329,6 +333,7 @@ mod tests {
                 stage: "RCPT TO".into(),
                 error: "451 try later".into(),
                 delivery_unknown: false,
+                delivered: Vec::new(),
                 transcript: Vec::new(),
             }),
             unknown: serde_json::Map::new(),

@@ -212,6 +212,34 @@ struct Sending {
     account_label: String,
     server: String,
     message: ComposeState,
+    /// This session's transcript (the panel may be showing something else
+    /// by the time it ends).
+    events: Vec<smtp::TranscriptEvent>,
+}
+
+impl Sending {
+    /// What is on disk while the message is out: if Postscope stops before
+    /// the outcome is known, the next start finds it in the Outbox, with a
+    /// retry that asks first.
+    fn in_flight(&self, unknown: serde_json::Map<String, serde_json::Value>) -> DraftRecord {
+        let now = crate::clock::unix_secs(std::time::SystemTime::now());
+        DraftRecord {
+            saved_at: now,
+            account: self.account.clone(),
+            message: self.message.clone(),
+            attempt: Some(Attempt {
+                at: now,
+                server: self.server.clone(),
+                stage: "sending".into(),
+                error: "Postscope stopped while this message was being sent; it may have been \
+                        delivered"
+                    .into(),
+                delivery_unknown: true,
+                ..Attempt::default()
+            }),
+            unknown,
+        }
+    }
 }
 
 /// What the running session is for.
@@ -541,7 +569,7 @@ impl App {
             && self
                 .open_record()
                 .and_then(|r| r.attempt.as_ref())
-                .is_some_and(|a| a.delivery_unknown)
+                .is_some_and(|a| a.delivery_unknown || !a.delivered.is_empty())
         {
             self.confirm_resend = true;
             return;
@@ -564,7 +592,16 @@ impl App {
             account_label: self.account_label(),
             server: spec.target.to_string(),
             message: self.compose.clone(),
+            events: Vec::new(),
         };
+        if let Some(dirs) = &self.dirs {
+            // On disk only: the window shows it as being sent, not failed.
+            self.tasks.save_record(
+                crate::store::records::Folder::drafts(dirs),
+                sending.draft_id.clone(),
+                sending.in_flight(self.unknown_of(&sending.draft_id)),
+            );
+        }
         let job = worker::spawn_session(
             Work::Send(Box::new(self.compose.draft())),
             spec,
@@ -698,7 +735,7 @@ impl App {
         // A flood of transcript lines is taken in slices so a frame stays short.
         let started = std::time::Instant::now();
         let mut finished = None;
-        if let Some((job, _)) = &self.job {
+        if let Some((job, kind)) = &mut self.job {
             loop {
                 let msg = match job.rx.try_recv() {
                     Ok(msg) => msg,
@@ -715,7 +752,12 @@ impl App {
                     }
                 };
                 match msg {
-                    SendMsg::Event(Event::Transcript(e)) => self.transcript.push(e),
+                    SendMsg::Event(Event::Transcript(e)) => {
+                        if let JobKind::Send(sending) = kind {
+                            sending.events.push(e.clone());
+                        }
+                        self.transcript.push(e);
+                    }
                     SendMsg::Event(Event::Stage(stage)) => {
                         if let Status::Sending { stage: s, .. } = &mut self.status {
                             *s = Some(stage);
@@ -767,12 +809,12 @@ impl App {
     /// Sent; a failed one stays a draft, with the failure, in the Outbox.
     fn finish_send(
         &mut self,
-        sending: Sending,
+        mut sending: Sending,
         report: &smtp::Report,
         result: Result<(), worker::SendFailure>,
     ) {
         let now = crate::clock::unix_secs(std::time::SystemTime::now());
-        let transcript = self.transcript.events().to_vec();
+        let transcript = std::mem::take(&mut sending.events);
         match result {
             Ok(()) if report.stopped_after.is_some() => {
                 // A check, not a delivery: the message stays where it is.
@@ -790,6 +832,17 @@ impl App {
                     "Stopped after {} as asked{accepted}. Nothing was delivered",
                     point.describe()
                 ));
+                // The in-flight marker on disk gives way to the draft as it is.
+                if let Some((id, record)) = self
+                    .drafts
+                    .iter()
+                    .find(|(id, _)| *id == sending.draft_id)
+                    .cloned()
+                    && let Some(dirs) = &self.dirs
+                {
+                    self.tasks
+                        .save_record(crate::store::records::Folder::drafts(dirs), id, record);
+                }
             }
             Ok(()) => {
                 let reply = report
@@ -837,6 +890,7 @@ impl App {
                     stage: e.stage(),
                     error: e.to_string(),
                     delivery_unknown: e.delivery_unknown(),
+                    delivered: report.delivered.clone(),
                     transcript,
                 };
                 let message = if self.draft_id == sending.draft_id {
@@ -1634,9 +1688,26 @@ impl eframe::App for App {
             let modal = egui::Modal::new(egui::Id::unique("confirm_resend")).show(ui.ctx(), |ui| {
                 ui.set_max_width(420.0);
                 ui.heading("Send this message again?");
-                ui.label(
-                    "The last attempt lost the connection after the whole message was sent, so the \
-                     server may have delivered it already. Sending again may deliver it twice.",
+                let delivered = self
+                    .open_record()
+                    .and_then(|r| r.attempt.as_ref())
+                    .map(|a| a.delivered.clone())
+                    .unwrap_or_default();
+                ui.add(
+                    egui::Label::new(if delivered.is_empty() {
+                        "The last attempt lost the connection after the whole message was sent, \
+                         so the server may have delivered it already. Sending again may deliver \
+                         it twice."
+                            .to_string()
+                    } else {
+                        format!(
+                            "The last attempt already delivered it to {}. Sending again delivers \
+                             it to them twice; remove them from the recipients first if that is \
+                             not what you want.",
+                            delivered.join(", ")
+                        )
+                    })
+                    .wrap(),
                 );
                 ui.add_space(8.0);
                 let mut answer = None;
@@ -1704,6 +1775,15 @@ impl Drop for App {
         // queued, and the window waits (briefly) for them to be on disk.
         if self.saved_draft.is_some() {
             self.save_draft_now();
+        }
+        // A send still running: its outcome is unknown, and the draft on
+        // disk says so (after the save above).
+        if let (Some((_, JobKind::Send(sending))), Some(dirs)) = (&self.job, &self.dirs) {
+            self.tasks.save_record(
+                crate::store::records::Folder::drafts(dirs),
+                sending.draft_id.clone(),
+                sending.in_flight(self.unknown_of(&sending.draft_id)),
+            );
         }
         self.tasks.flush_store(std::time::Duration::from_secs(3));
     }

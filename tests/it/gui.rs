@@ -913,3 +913,53 @@ fn the_probe_view_explains_capabilities_tls_and_timing() {
     assert!(shows(&h, "67.1 MB"), "SIZE is explained in MB");
     assert!(shows(&h, "greeting"));
 }
+
+#[test]
+fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
+    // A server that greets and then says nothing more.
+    let server = crate::common::FakeServer::start(|mut c| {
+        c.send(b"220 fake.test ESMTP\r\n");
+        let _ = c.line();
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let options = AppOptions {
+        start_sandbox: false,
+        dirs: Some(dirs.clone()),
+    };
+    let mut h = harness(options.clone());
+    step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
+    h.state_mut().account = AccountChoice::Custom;
+    h.state_mut().custom.host = addr.ip().to_string();
+    h.state_mut().custom.port = addr.port().to_string();
+    h.state_mut().custom.security = Security::None;
+    h.run();
+    h.get_by_label("Send").click();
+    h.step();
+    assert!(h.state().is_sending());
+    // While it is out, the draft on disk says its fate is unknown.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !crate::common::all_files(&dirs.data.join("drafts"))
+        .iter()
+        .any(|(_, bytes)| String::from_utf8_lossy(bytes).contains("\"stage\": \"sending\""))
+    {
+        assert!(Instant::now() < deadline, "no in-flight marker on disk");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The window shows it as being sent, not as failed.
+    assert!(h.state().drafts.iter().all(|(_, d)| d.attempt.is_none()));
+    std::mem::forget(h); // a crash
+
+    let mut h = harness(options);
+    step_until(&mut h, "the outbox to be read", |app| {
+        app.drafts
+            .iter()
+            .any(|(_, d)| d.attempt.as_ref().is_some_and(|a| a.delivery_unknown))
+    });
+    h.run();
+    h.get_by_label("Outbox (1)").click();
+    h.run();
+    assert!(shows(&h, "delivery unknown"));
+}

@@ -3291,3 +3291,29 @@ fn chunking_without_pipelining_uses_data() {
     let mut s = Script::start(config());
     assert_eq!(after_ehlo(&mut s, &["CHUNKING"]), [mail_line()]);
 }
+
+#[test]
+fn a_timeout_or_cancel_after_bdat_last_is_delivery_unknown() {
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}"));
+    s.body(&[&vec![b'q'; 70 * 1024]]);
+    s.server(OK); // the first chunk; LAST is still unanswered
+    s.advance(secs(601));
+    let (_, result) = s.finished().unwrap();
+    assert!(
+        matches!(result, Err(SessionError::DeliveryUnknown { .. })),
+        "{result:?}"
+    );
+
+    let mut s = Script::start(config());
+    let _ = after_ehlo(&mut s, &["PIPELINING", "CHUNKING"]);
+    s.server(&format!("{OK}{OK}"));
+    s.body(&[BODY]);
+    s.cancel();
+    let (_, result) = s.finished().unwrap();
+    assert!(
+        matches!(result, Err(SessionError::DeliveryUnknown { .. })),
+        "{result:?}"
+    );
+}
