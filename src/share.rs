@@ -91,10 +91,6 @@ pub fn svg(events: &[TranscriptEvent]) -> String {
             height - 8
         );
     }
-    let _ = write!(
-        s,
-        r##"<defs><marker id="head" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>"##
-    );
     let mut last = Duration::ZERO;
     for (n, e) in events.iter().enumerate() {
         let y = TOP + ROW * n as u32 + 8;
@@ -119,13 +115,17 @@ pub fn svg(events: &[TranscriptEvent]) -> String {
                 } else {
                     (SERVER_X, CLIENT_X)
                 };
+                // The head drawn as a triangle (no SVG markers: older
+                // viewers and converters draw those badly).
+                let (tip, back) = if x2 > x1 { (x2, x2 - 8) } else { (x2, x2 + 8) };
+                let ly = y + 6;
                 let _ = write!(
                     s,
-                    r##"<line x1="{x1}" y1="{}" x2="{x2}" y2="{}" stroke="{c}" stroke-width="1.5" marker-end="url(#head)"/><text x="{}" y="{}" text-anchor="middle" fill="{c}">{label}</text>"##,
-                    y + 6,
-                    y + 6,
+                    r##"<line x1="{x1}" y1="{ly}" x2="{back}" y2="{ly}" stroke="{c}" stroke-width="1.5"/><polygon points="{tip},{ly} {back},{} {back},{}" fill="{c}"/><text x="{}" y="{}" text-anchor="middle" fill="{c}">{label}</text>"##,
+                    ly - 4,
+                    ly + 4,
                     (CLIENT_X + SERVER_X) / 2,
-                    y + 2
+                    y + 2,
                 );
             }
             Direction::Note | Direction::Error => {
