@@ -274,8 +274,10 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
     let drafts = dirs.data.join("drafts");
     let saved_with = |text: &str| {
         std::fs::read_dir(&drafts).ok().and_then(|entries| {
+            // Finished files only, not a temporary one still being written.
             entries
                 .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
                 .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(text)))
         })
     };
@@ -443,6 +445,21 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
             .iter()
             .any(|e| e.text == "AUTH PLAIN <redacted>")
     );
+    // Delete it: the keychain entry goes too.
+    h.get_by_label("Accounts").click();
+    h.run();
+    h.get_by_label(&name).click();
+    h.run();
+    h.get_by_label("Delete…").click();
+    h.run();
+    h.get_by_label("Delete for good").click();
+    h.run();
+    wait_for_status(&mut h, "the account to be deleted", "Deleted the account");
+    assert_eq!(Keychain.get(&name), Ok(None));
+    assert!(h.state().settings.accounts.is_empty());
+
+    // Closing the window waits for the store; then look at every file.
+    drop(h);
     let files = crate::common::all_files(root.path());
     let sent_files = files
         .iter()
@@ -458,19 +475,6 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
             crate::common::PASSWORD,
         );
     }
-
-    // Delete it: the keychain entry goes too.
-    h.get_by_label("Accounts").click();
-    h.run();
-    h.get_by_label(&name).click();
-    h.run();
-    h.get_by_label("Delete…").click();
-    h.run();
-    h.get_by_label("Delete for good").click();
-    h.run();
-    wait_for_status(&mut h, "the account to be deleted", "Deleted the account");
-    assert_eq!(Keychain.get(&name), Ok(None));
-    assert!(h.state().settings.accounts.is_empty());
 }
 
 #[test]
@@ -501,7 +505,9 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     h.get_by_label("Outbox (1)").click();
     h.run();
     assert!(shows(&h, "User unknown"));
-    // On disk, with the failed exchange.
+    // Closing the window waits for the store; then it is on disk with the
+    // failed exchange.
+    drop(h);
     let on_disk = crate::common::all_files(&dirs.data.join("drafts"));
     assert_eq!(on_disk.len(), 1, "{on_disk:?}");
     let text = String::from_utf8_lossy(&on_disk[0].1);
@@ -509,7 +515,6 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
         text.contains("\"attempt\"") && text.contains("RCPT TO"),
         "{text}"
     );
-    drop(h);
 
     // A restart finds it in the Outbox; fix the address and retry from there.
     let mut h = harness(options);
@@ -941,9 +946,13 @@ fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
     assert!(h.state().is_sending());
     // While it is out, the draft on disk says its fate is unknown.
     let deadline = Instant::now() + Duration::from_secs(10);
+    // Only finished files count, not a temporary one still being written.
     while !crate::common::all_files(&dirs.data.join("drafts"))
         .iter()
-        .any(|(_, bytes)| String::from_utf8_lossy(bytes).contains("\"stage\": \"sending\""))
+        .any(|(path, bytes)| {
+            path.extension().is_some_and(|e| e == "json")
+                && String::from_utf8_lossy(bytes).contains("\"stage\": \"sending\"")
+        })
     {
         assert!(Instant::now() < deadline, "no in-flight marker on disk");
         std::thread::sleep(Duration::from_millis(20));
