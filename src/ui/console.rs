@@ -32,6 +32,8 @@ pub enum ConsoleIntent {
     Command(console::ConsoleCommand),
     /// Fill the DATA box with the message in Compose.
     UseComposed,
+    /// Choose a CA file in the native dialog.
+    PickCaFile,
 }
 
 /// The tab's state.
@@ -44,6 +46,8 @@ pub struct ConsoleView {
     pub mode: ConnectMode,
     /// Accept invalid certificates (testing only).
     pub insecure: bool,
+    /// A private CA to trust (PEM), as `openssl s_client -CAfile`.
+    pub ca_file: String,
     /// What is being typed.
     pub input: String,
     history: Vec<String>,
@@ -79,6 +83,7 @@ impl Default for ConsoleView {
             port: "25".into(),
             mode: ConnectMode::Plain,
             insecure: false,
+            ca_file: String::new(),
             input: String::new(),
             history: Vec::new(),
             history_pos: None,
@@ -106,6 +111,16 @@ fn good(ui: &egui::Ui) -> Color32 {
 }
 
 impl ConsoleView {
+    /// Certificate checking for the probe and the connection.
+    pub fn tls_options(&self) -> crate::smtp::TlsOptions {
+        let ca = self.ca_file.trim();
+        crate::smtp::TlsOptions {
+            ca_file: (!ca.is_empty()).then(|| std::path::PathBuf::from(ca)),
+            extra_roots: Vec::new(),
+            dangerous_accept_invalid_certs: self.insecure,
+        }
+    }
+
     /// The port as a number, if it is one.
     pub fn port_number(&self) -> Option<u16> {
         self.port.trim().parse().ok().filter(|p| *p > 0)
@@ -159,11 +174,23 @@ impl ConsoleView {
         let ready = !self.host.trim().is_empty() && self.port_number().is_some();
         ui.horizontal(|ui| {
             ui.add_enabled_ui(!connected, |ui| {
+                let l = ui.label("CA file");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.ca_file)
+                        .hint_text("optional: a private CA (PEM)")
+                        .desired_width(180.0),
+                )
+                .labelled_by(l.id);
+                if ui.button("Browse…").clicked() {
+                    intent = Some(ConsoleIntent::PickCaFile);
+                }
                 ui.checkbox(&mut self.insecure, "Accept invalid certificates")
                     .on_hover_text(
                         "For test servers only: the certificate is shown but not trusted",
                     );
             });
+        });
+        ui.horizontal(|ui| {
             if ui
                 .add_enabled(ready && !busy && !connected, egui::Button::new("Probe"))
                 .on_hover_text(

@@ -982,8 +982,11 @@ impl App {
                 }
             }
             Background::Picked(paths) => self.tasks.inspect(paths),
-            Background::CaPicked(path) => {
+            Background::CaPicked(worker::CaFor::Account, path) => {
                 self.accounts.form.ca_file = path.display().to_string();
+            }
+            Background::CaPicked(worker::CaFor::Console, path) => {
+                self.console.ca_file = path.display().to_string();
             }
             Background::Saved(Ok(path)) => {
                 self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
@@ -1174,10 +1177,7 @@ impl App {
                         console::ConnectMode::Plain => TlsMode::Opportunistic,
                     },
                     target,
-                    tls_options: TlsOptions {
-                        dangerous_accept_invalid_certs: self.console.insecure,
-                        ..TlsOptions::default()
-                    },
+                    tls_options: self.console.tls_options(),
                     login: None,
                     client_id: ClientId::local(),
                     timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
@@ -1210,10 +1210,7 @@ impl App {
                 self.console_conn = Some(crate::smtp::console::spawn(
                     target,
                     self.console.mode == console::ConnectMode::Implicit,
-                    TlsOptions {
-                        dangerous_accept_invalid_certs: self.console.insecure,
-                        ..TlsOptions::default()
-                    },
+                    self.console.tls_options(),
                     std::time::Duration::from_secs(30),
                     self.tasks.notify(),
                 ));
@@ -1227,6 +1224,7 @@ impl App {
                     self.console.state = Default::default();
                 }
             }
+            console::ConsoleIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Console),
             console::ConsoleIntent::UseComposed => {
                 self.tasks.build_for_console(self.compose.draft());
             }
@@ -1266,7 +1264,7 @@ impl App {
                 }
             }
             AccountsIntent::Test => self.test_account(),
-            AccountsIntent::PickCaFile => self.tasks.pick_ca_file(),
+            AccountsIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Account),
         }
     }
 

@@ -270,8 +270,8 @@ pub enum Background {
     Sandbox(Result<crate::sandbox::Sandbox, String>),
     /// Settings, drafts and history, read at start.
     StoreLoaded(Box<Loaded>),
-    /// A CA file was picked for the account form.
-    CaPicked(PathBuf),
+    /// A CA file was picked, for the account form or the console.
+    CaPicked(CaFor, PathBuf),
     /// An account was saved (or why not).
     AccountSaved(Result<Box<crate::ui::accounts::Saved>, String>),
     /// An account was deleted: the settings now, its name, a sentence.
@@ -293,6 +293,15 @@ pub enum Background {
     ),
     /// The settings file, read again (the window came back into focus).
     SettingsReloaded(Settings),
+}
+
+/// Which form asked for a CA file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaFor {
+    /// The Accounts tab.
+    Account,
+    /// The Console tab.
+    Console,
 }
 
 /// What was on disk at start.
@@ -620,13 +629,13 @@ impl Tasks {
     }
 
     /// Opens the native dialog to choose a CA file.
-    pub fn pick_ca_file(&self) {
+    pub fn pick_ca_file(&self, for_form: CaFor) {
         self.spawn("postscope-dialog", move || {
             rfd::FileDialog::new()
                 .set_title("Choose a CA certificate (PEM)")
                 .add_filter("PEM certificates", &["pem", "crt", "cer"])
                 .pick_file()
-                .map(Background::CaPicked)
+                .map(|path| Background::CaPicked(for_form, path))
         });
     }
 
