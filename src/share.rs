@@ -150,8 +150,7 @@ pub fn svg(events: &[TranscriptEvent]) -> String {
 
 /// The whole page.
 pub fn html(header: &TranscriptHeader, events: &[TranscriptEvent]) -> String {
-    let (y, mo, d, h, mi, sec) = crate::clock::civil(header.started_unix as i64);
-    let when = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{sec:02} UTC");
+    let when = crate::clock::format_utc(header.started_unix as i64);
     let title = format!("SMTP transcript: {}", escape(&header.server));
     let mut text = String::with_capacity(events.len() * 64);
     for e in events {

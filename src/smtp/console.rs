@@ -322,22 +322,31 @@ impl Console {
         });
     }
 
-    /// AUTH PLAIN or LOGIN from a user name and password: the base64 is
-    /// made here and never shown.
-    pub fn auth(&mut self, now: Instant, mechanism: Mechanism, user: &str, password: &str) {
+    /// False (and says why in the transcript) when a helper's command cannot
+    /// go out: the connection is closed, or message data is being typed, so
+    /// the command would become part of the message.
+    fn can_send_command(&mut self, now: Instant, busy: &str) -> bool {
         if self.closed {
-            return;
+            return false;
         }
         if self.state.in_data || self.after_354.is_some() {
-            // It would become part of the message.
             self.record(
                 now,
                 Direction::Error,
-                "not sent: the message data is being typed; end it with a line holding only \".\" first"
-                    .into(),
+                format!("not sent: {busy}; end it with a line holding only \".\" first"),
                 None,
             );
-            return self.changed();
+            self.changed();
+            return false;
+        }
+        true
+    }
+
+    /// AUTH PLAIN or LOGIN from a user name and password: the base64 is
+    /// made here and never shown.
+    pub fn auth(&mut self, now: Instant, mechanism: Mechanism, user: &str, password: &str) {
+        if !self.can_send_command(now, "the message data is being typed") {
+            return;
         }
         let creds = Credentials {
             user: user.to_owned(),
@@ -374,19 +383,8 @@ impl Console {
 
     /// DATA, then (after the 354) this message, dot-stuffed, and the final dot.
     pub fn data(&mut self, now: Instant, message: &[u8]) {
-        if self.closed {
+        if !self.can_send_command(now, "a message is already being typed") {
             return;
-        }
-        if self.state.in_data || self.after_354.is_some() {
-            // It would become part of the message.
-            self.record(
-                now,
-                Direction::Error,
-                "not sent: a message is already being typed; end it with a line holding only \".\" first"
-                    .into(),
-                None,
-            );
-            return self.changed();
         }
         self.transmit.extend_from_slice(b"DATA\r\n");
         self.record(now, Direction::Sent, "DATA".into(), None);

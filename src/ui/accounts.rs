@@ -4,7 +4,7 @@
 //! goes to the OS keychain; without a keychain it is kept for this session
 //! only, and the form says so.
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use crate::smtp::{Report, Target};
 use crate::store::settings::{Account, AuthSetting, TlsSetting};
@@ -339,14 +339,6 @@ impl Default for AccountsView {
     }
 }
 
-fn warn_color(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(0xff, 0xb8, 0x4d)
-    } else {
-        Color32::from_rgb(0xa0, 0x5a, 0x00)
-    }
-}
-
 /// Facts about an account's secret that only the App knows.
 pub struct SecretFacts {
     /// The keychain could not be used the last time it was tried (why).
@@ -449,7 +441,7 @@ impl AccountsView {
                 });
         });
         if let Some(note) = f.note {
-            ui.label(RichText::new(format!("ℹ {note}")).color(warn_color(ui)));
+            ui.label(RichText::new(format!("ℹ {note}")).color(super::style::warn(ui)));
         }
         ui.add_space(4.0);
         let problems = f.problems(accounts);
@@ -466,7 +458,7 @@ impl AccountsView {
             let l = ui.label(label);
             let response = ui.add(edit.desired_width(280.0)).labelled_by(l.id);
             if let Some(p) = field_problem(field) {
-                ui.label(RichText::new(format!("⚠ {p}")).color(warn_color(ui)));
+                ui.label(RichText::new(format!("⚠ {p}")).color(super::style::warn(ui)));
             } else {
                 ui.label("");
             }
@@ -595,7 +587,7 @@ impl AccountsView {
                 RichText::new(
                     "⚠ Without TLS everything, the password included, crosses the network in clear text.",
                 )
-                .color(warn_color(ui)),
+                .color(super::style::warn(ui)),
             );
         }
         if f.insecure {
@@ -604,7 +596,7 @@ impl AccountsView {
                     "⚠ Certificates are not checked: anyone on the path could read this connection. \
                      For test servers only.",
                 )
-                .color(warn_color(ui)),
+                .color(super::style::warn(ui)),
             );
         }
         if let Some(problem) = &facts.keychain_problem {
@@ -612,7 +604,7 @@ impl AccountsView {
                 RichText::new(format!(
                     "⚠ {problem}. Passwords you type are kept for this session only."
                 ))
-                .color(warn_color(ui)),
+                .color(super::style::warn(ui)),
             );
         } else if f.logs_in() {
             ui.label(

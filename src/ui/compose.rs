@@ -2,7 +2,7 @@
 //! attachments. It only edits its state and returns intents; the App does
 //! the work (dialogs and sending run on worker threads).
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::worker::AttachmentEntry;
 use crate::message::{self, Draft, Field};
@@ -146,11 +146,7 @@ impl ComposeState {
                 .find(|(f, _)| *f == field)
                 .map(|(_, e)| e.clone())
         };
-        let error_color = if ui.visuals().dark_mode {
-            Color32::from_rgb(0xff, 0x7b, 0x7b)
-        } else {
-            Color32::from_rgb(0xc0, 0x1c, 0x28)
-        };
+        let error_color = super::style::bad(ui);
 
         egui::Grid::new("compose_headers")
             .num_columns(2)

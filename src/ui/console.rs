@@ -6,7 +6,9 @@
 //! connection's state is always shown; every line is in the transcript
 //! panel, AUTH redacted.
 
-use egui::{Color32, Key, RichText};
+use egui::{Key, RichText};
+
+use super::style::good;
 
 use crate::smtp::console::{self, ConsoleState};
 use crate::smtp::tls::TlsInfo;
@@ -99,14 +101,6 @@ impl Default for ConsoleView {
             probe: None,
             probing: false,
         }
-    }
-}
-
-fn good(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(0x7d, 0xd8, 0x8a)
-    } else {
-        Color32::from_rgb(0x1b, 0x7f, 0x2a)
     }
 }
 

@@ -6,7 +6,7 @@
 //! the drafts that carry one. Sending it again, from the outbox or the
 //! composer, sends that one message once and moves it to Sent.
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::AccountChoice;
 use super::compose::ComposeState;
@@ -108,14 +108,6 @@ fn or_none(s: &str, none: &str) -> String {
     }
 }
 
-fn error_color(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(0xff, 0x7b, 0x7b)
-    } else {
-        Color32::from_rgb(0xc0, 0x1c, 0x28)
-    }
-}
-
 /// The Drafts list (`outbox == false`) or the Outbox (`outbox == true`).
 /// `open` is the draft in the composer; `confirm` holds a delete waiting
 /// for "yes".
@@ -171,7 +163,10 @@ pub fn drafts_ui(
                                     *confirm = None;
                                 }
                                 if ui
-                                    .button(RichText::new("Delete for good").color(error_color(ui)))
+                                    .button(
+                                        RichText::new("Delete for good")
+                                            .color(super::style::bad(ui)),
+                                    )
                                     .clicked()
                                 {
                                     intent = Some(HistoryIntent::Delete(id.clone()));
@@ -222,7 +217,7 @@ pub fn drafts_ui(
                         } else {
                             format!("✖ {} via {}: {}", when(a.at), a.server, a.error)
                         };
-                        ui.label(RichText::new(text).color(error_color(ui)));
+                        ui.label(RichText::new(text).color(super::style::bad(ui)));
                     }
                 });
             }

@@ -14,6 +14,7 @@ pub mod diagram;
 pub mod history;
 pub mod inbox;
 pub mod probe;
+pub mod style;
 pub mod transcript;
 pub mod worker;
 
@@ -1459,20 +1460,10 @@ impl App {
                 }
             }
             Status::Sent(text) => {
-                let color = if ui.visuals().dark_mode {
-                    Color32::from_rgb(0x7d, 0xd8, 0x8a)
-                } else {
-                    Color32::from_rgb(0x1b, 0x7f, 0x2a)
-                };
-                ui.label(RichText::new(format!("✔ {text}")).color(color));
+                ui.label(RichText::new(format!("✔ {text}")).color(style::good(ui)));
             }
             Status::Failed(text) => {
-                let color = if ui.visuals().dark_mode {
-                    Color32::from_rgb(0xff, 0x7b, 0x7b)
-                } else {
-                    Color32::from_rgb(0xc0, 0x1c, 0x28)
-                };
-                ui.label(RichText::new(format!("✖ {text}")).color(color));
+                ui.label(RichText::new(format!("✖ {text}")).color(style::bad(ui)));
             }
         });
     }

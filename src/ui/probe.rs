@@ -2,26 +2,12 @@
 //! with a sentence each, TLS and the certificate chain, and the time each
 //! step took.
 
-use egui::{Color32, RichText};
+use egui::RichText;
+
+use super::style::{bad, good};
 
 use crate::smtp::Report;
 use crate::smtp::tls::Verification;
-
-fn good(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(0x7d, 0xd8, 0x8a)
-    } else {
-        Color32::from_rgb(0x1b, 0x7f, 0x2a)
-    }
-}
-
-fn bad(ui: &egui::Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(0xff, 0x7b, 0x7b)
-    } else {
-        Color32::from_rgb(0xc0, 0x1c, 0x28)
-    }
-}
 
 /// Draws a probe's report and outcome.
 pub fn report_ui(ui: &mut egui::Ui, report: &Report, result: &Result<(), String>) {

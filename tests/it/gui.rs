@@ -81,6 +81,16 @@ fn click_and_wait(h: &mut Harness<'_, App>, button: &str, what: &str) {
     h.run();
 }
 
+/// The text of every transcript line so far.
+fn transcript_texts(h: &Harness<'_, App>) -> Vec<String> {
+    h.state()
+        .transcript
+        .events()
+        .iter()
+        .map(|e| e.text.clone())
+        .collect()
+}
+
 /// True when some widget's label contains `text`.
 fn shows(h: &Harness<'_, App>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
@@ -141,13 +151,7 @@ fn compose_attach_and_send_to_a_real_server() {
     }
     // The transcript panel shows the final reply and the redacted login.
     assert!(shows(&h, "250 2.0.0 OK: queued"));
-    let texts: Vec<String> = h
-        .state()
-        .transcript
-        .events()
-        .iter()
-        .map(|e| e.text.clone())
-        .collect();
+    let texts = transcript_texts(&h);
     assert!(
         texts.iter().any(|t| t == "AUTH PLAIN <redacted>"),
         "{texts:?}"
@@ -236,13 +240,7 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
         Status::Sent(text) => assert!(text.contains("queued"), "{text}"),
         other => panic!("expected success, got {other:?}"),
     }
-    let texts: Vec<String> = h
-        .state()
-        .transcript
-        .events()
-        .iter()
-        .map(|e| e.text.clone())
-        .collect();
+    let texts = transcript_texts(&h);
     assert!(
         texts.iter().any(|t| t.starts_with("TLS established")),
         "{texts:?}"
@@ -877,13 +875,7 @@ fn the_console_drives_a_whole_session_by_hand() {
     let received = server.wait_for_messages(1, Duration::from_secs(10));
     let raw = String::from_utf8_lossy(&received[0].raw);
     assert!(raw.contains("\r\n.a line with a leading dot\r\n"), "{raw}");
-    let texts: Vec<String> = h
-        .state()
-        .transcript
-        .events()
-        .iter()
-        .map(|e| e.text.clone())
-        .collect();
+    let texts = transcript_texts(&h);
     assert!(
         texts.iter().any(|t| t == "AUTH PLAIN <redacted>"),
         "{texts:?}"

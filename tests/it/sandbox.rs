@@ -19,6 +19,7 @@ use postscope::smtp::{
 };
 
 use crate::common::{Work, send_args};
+use crate::server::python;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -234,19 +235,6 @@ fn engine_over_clear_text_without_login() {
     assert_eq!(m.auth_user, None);
     assert_eq!(m.raw, raw);
     assert_eq!(m.summary.subject, "plain");
-}
-
-/// `$POSTSCOPE_TEST_PYTHON`, else the repository's `.venv/bin/python`, else
-/// `python3` (as tests/it/server.rs). Only the standard library is used.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("POSTSCOPE_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        return venv;
-    }
-    PathBuf::from("python3")
 }
 
 const SMTPLIB_SCRIPT: &str = r#"

@@ -288,8 +288,9 @@ fn append_line(log: &Mutex<String>, line: &str) {
     log.push('\n');
 }
 
-/// `$POSTSCOPE_TEST_PYTHON`, else the repository's `.venv/bin/python`, else `python3`.
-fn python() -> PathBuf {
+/// `$POSTSCOPE_TEST_PYTHON`, else the repository's `.venv/bin/python`, else
+/// `python3`. The smtplib client in tests/it/sandbox.rs uses it too.
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("POSTSCOPE_TEST_PYTHON").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
