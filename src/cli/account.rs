@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{AuthArg, SecurityArgs, UsageError, parse_server, usage_failure};
+use super::{SecurityArgs, UsageError, parse_server, usage_failure};
 use crate::store::DataDirs;
 use crate::store::secrets::{Keychain, SecretStore};
-use crate::store::settings::{Account, Settings};
+use crate::store::settings::{Account, AuthSetting, Settings};
 
 /// The `account` subcommands.
 #[derive(Debug, Subcommand)]
@@ -44,8 +44,8 @@ pub struct AddArgs {
     #[arg(long, value_name = "NAME")]
     pub display_name: Option<String>,
     /// How to log in (default: auto when --auth-user is given).
-    #[arg(long, value_enum, value_name = "MECH")]
-    pub auth: Option<AuthArg>,
+    #[arg(long, value_name = "MECH", value_parser = super::values::auth())]
+    pub auth: Option<AuthSetting>,
     /// The user name; the password is read from standard input.
     #[arg(long, value_name = "USER")]
     pub auth_user: Option<String>,
@@ -115,12 +115,9 @@ fn list() -> Result<(), UsageError> {
         );
     }
     for a in &settings.accounts {
-        let tls = a
-            .tls
-            .map(|t| format!("{t:?}").to_lowercase())
-            .unwrap_or_else(|| "default".into());
+        let tls = a.tls.map(|t| t.name()).unwrap_or("default");
         let login = match (&a.user, a.auth) {
-            (_, Some(AuthArg::None)) | (None, _) => "no login".to_string(),
+            (_, Some(AuthSetting::None)) | (None, _) => "no login".to_string(),
             (Some(user), auth) => {
                 let auth = auth
                     .map(|m| format!("{m:?}").to_lowercase())
@@ -143,11 +140,11 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         crate::message::parse_mailboxes(crate::message::Field::From, email)
             .map_err(|e| UsageError::Invalid(format!("--email: {e}")))?;
     }
-    let logs_in = args.auth_user.is_some() && args.auth != Some(AuthArg::None);
+    let logs_in = args.auth_user.is_some() && args.auth != Some(AuthSetting::None);
     if args.auth_user.is_none()
         && matches!(
             args.auth,
-            Some(AuthArg::Plain | AuthArg::Login | AuthArg::Xoauth2)
+            Some(AuthSetting::Plain | AuthSetting::Login | AuthSetting::Xoauth2)
         )
     {
         return Err(UsageError::Invalid(

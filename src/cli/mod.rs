@@ -10,6 +10,7 @@
 mod account;
 mod output;
 mod sandbox;
+mod values;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use crate::smtp::{
     self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
     Mechanism, QuitAfter, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
 };
-use crate::store::settings::Account;
+use crate::store::settings::{Account, AuthSetting};
 
 /// The exit statuses, as `--help` prints them.
 pub const EXIT_STATUS_HELP: &str = "\
@@ -71,9 +72,6 @@ pub enum Command {
     Account(account::AccountCommand),
 }
 
-/// `--tls` and `--auth` take the same values an account stores.
-pub use crate::store::settings::{AuthSetting as AuthArg, TlsSetting as TlsArg};
-
 /// Options shared by `send` and `probe`: where and how to connect.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
@@ -100,8 +98,8 @@ pub struct ConnectArgs {
 #[derive(Debug, Args)]
 pub struct SecurityArgs {
     /// Transport security. Default: implicit on port 465, starttls elsewhere.
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub tls: Option<TlsArg>,
+    #[arg(long, value_name = "MODE", value_parser = values::tls())]
+    pub tls: Option<TlsMode>,
     /// The name to give in EHLO (default: this machine's name, or [127.0.0.1]).
     #[arg(long, value_name = "NAME")]
     pub ehlo: Option<String>,
@@ -124,8 +122,8 @@ pub struct SendArgs {
     pub connect: ConnectArgs,
 
     /// How to log in. Default: auto when --auth-user is given, else none.
-    #[arg(long, value_enum, value_name = "MECH", help_heading = "Login")]
-    pub auth: Option<AuthArg>,
+    #[arg(long, value_name = "MECH", help_heading = "Login", value_parser = values::auth())]
+    pub auth: Option<AuthSetting>,
     /// The user name to log in with.
     #[arg(long, value_name = "USER", help_heading = "Login")]
     pub auth_user: Option<String>,
@@ -216,7 +214,7 @@ pub struct SendArgs {
     /// Stop after this step, successfully, without going further: e.g.
     /// `rcpt` checks that the recipients are accepted and sends nothing;
     /// `data` hangs up after the 354 without sending the message.
-    #[arg(long, value_enum, value_name = "STEP", help_heading = "Delivery")]
+    #[arg(long, value_name = "STEP", help_heading = "Delivery", value_parser = values::quit_after())]
     pub quit_after: Option<QuitAfter>,
 
     /// The account whose keychain entry holds the secret (from --account).
@@ -231,7 +229,7 @@ pub struct ProbeArgs {
     pub connect: ConnectArgs,
     /// Stop earlier than a probe does (after TLS and EHLO): connect,
     /// greeting, ehlo or tls.
-    #[arg(long, value_enum, value_name = "STEP")]
+    #[arg(long, value_name = "STEP", value_parser = values::quit_after())]
     pub quit_after: Option<QuitAfter>,
 }
 
@@ -298,7 +296,7 @@ impl ConnectArgs {
 
 impl SecurityArgs {
     fn tls_mode(&self, target: &Target) -> TlsMode {
-        crate::store::settings::tls_mode(self.tls, target.port)
+        TlsMode::or_default_for(self.tls, target.port)
     }
 
     fn tls_options(&self) -> Result<TlsOptions, UsageError> {
@@ -375,7 +373,7 @@ impl SendArgs {
             Some(Secret::Token(env_secret(var, "token")?))
         } else if let (Some(account), Some(_)) = (&self.keychain_account, &self.auth_user) {
             let secret = account::secret(account)?;
-            Some(if self.auth == Some(AuthArg::Xoauth2) {
+            Some(if self.auth == Some(AuthSetting::Xoauth2) {
                 Secret::Token(secret)
             } else {
                 Secret::Password(secret)
@@ -401,28 +399,30 @@ impl SendArgs {
                 m.name().to_lowercase()
             ))),
         };
-        match (self.auth.unwrap_or(AuthArg::Auto), creds) {
-            (AuthArg::Auto, Some(c)) => Ok(AuthPlan::Auto(c)),
-            (AuthArg::Auto, None) => Ok(AuthPlan::None),
-            (AuthArg::None, None) => Ok(AuthPlan::None),
-            (AuthArg::None, Some(_)) => Err(UsageError::Invalid(
+        match (self.auth.unwrap_or(AuthSetting::Auto), creds) {
+            (AuthSetting::Auto, Some(c)) => Ok(AuthPlan::Auto(c)),
+            (AuthSetting::Auto, None) => Ok(AuthPlan::None),
+            (AuthSetting::None, None) => Ok(AuthPlan::None),
+            (AuthSetting::None, Some(_)) => Err(UsageError::Invalid(
                 "--auth none contradicts --auth-user: drop one of them".into(),
             )),
-            (AuthArg::Plain | AuthArg::Login, Some(c)) if matches!(c.secret, Secret::Token(_)) => {
+            (AuthSetting::Plain | AuthSetting::Login, Some(c))
+                if matches!(c.secret, Secret::Token(_)) =>
+            {
                 Err(UsageError::Invalid(
                     "--auth plain and --auth login need a password (--password-env or \
                      --password-stdin), not a token; use --auth xoauth2 for a token"
                         .into(),
                 ))
             }
-            (AuthArg::Xoauth2, Some(c)) if matches!(c.secret, Secret::Password(_)) => {
+            (AuthSetting::Xoauth2, Some(c)) if matches!(c.secret, Secret::Password(_)) => {
                 Err(UsageError::Invalid(
                     "--auth xoauth2 needs an OAuth2 token (--token-env VAR), not a password".into(),
                 ))
             }
-            (AuthArg::Plain, c) => forced(Mechanism::Plain, c),
-            (AuthArg::Login, c) => forced(Mechanism::Login, c),
-            (AuthArg::Xoauth2, c) => forced(Mechanism::XOAuth2, c),
+            (AuthSetting::Plain, c) => forced(Mechanism::Plain, c),
+            (AuthSetting::Login, c) => forced(Mechanism::Login, c),
+            (AuthSetting::Xoauth2, c) => forced(Mechanism::XOAuth2, c),
         }
     }
 
@@ -430,7 +430,7 @@ impl SendArgs {
     pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
         if let Some(account) = self.connect.apply_account()? {
             self.auth = self.auth.or(account.auth);
-            if self.auth_user.is_none() && self.auth != Some(AuthArg::None) {
+            if self.auth_user.is_none() && self.auth != Some(AuthSetting::None) {
                 self.auth_user = account.user.clone();
             }
             self.keychain_account = Some(account.name);

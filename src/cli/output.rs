@@ -15,7 +15,7 @@ use crate::smtp::session::Report;
 use crate::smtp::tls::Verification;
 use crate::smtp::transcript::TranscriptHeader;
 use crate::smtp::{
-    Direction, Event, ReplyClass, SessionError, Target, TranscriptEvent, format_bytes,
+    Direction, Event, Remedy, ReplyClass, SessionError, Target, TranscriptEvent, format_bytes,
 };
 
 /// Where output goes, from the command line, before anything is opened.
@@ -225,10 +225,7 @@ impl Output {
                     );
                 }
             }
-            Err(e) => {
-                let _ = writeln!(err, "{bad}error:{bad:#} {e}");
-                let _ = writeln!(err, "  stage: {} (exit status {status})", e.stage());
-            }
+            Err(e) => print_error(&mut err, bad, e, status),
         }
         ExitCode::from(status)
     }
@@ -247,10 +244,34 @@ impl Output {
         if let Err(e) = result {
             let bad = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
             let mut err = anstream::stderr().lock();
-            let _ = writeln!(err, "{bad}error:{bad:#} {e}");
-            let _ = writeln!(err, "  stage: {} (exit status {status})", e.stage());
+            print_error(&mut err, bad, e, status);
         }
         ExitCode::from(status)
+    }
+}
+
+/// The error, the stage and exit status, and what to change, in flags.
+fn print_error(err: &mut impl Write, bad: Style, e: &SessionError, status: u8) {
+    let _ = writeln!(err, "{bad}error:{bad:#} {e}");
+    let _ = writeln!(err, "  stage: {} (exit status {status})", e.stage());
+    if let Some(hint) = e.remedy().map(hint) {
+        let _ = writeln!(err, "  hint: {hint}");
+    }
+}
+
+/// A remedy in the command line's words.
+fn hint(remedy: Remedy) -> &'static str {
+    match remedy {
+        Remedy::ChooseTlsMode => {
+            "use --tls implicit if the port expects TLS from the start, \
+             or --tls none to send unencrypted on purpose"
+        }
+        Remedy::SendWithoutLogin => "use --auth none to send without logging in",
+        Remedy::AllowPartial => "use --allow-partial to deliver to the accepted recipients",
+        Remedy::TrustIssuer => {
+            "pass --ca-file with that CA's PEM to trust it, \
+             or --insecure to skip the check (testing only)"
+        }
     }
 }
 
@@ -273,6 +294,7 @@ fn common_json(
         json!({
             "stage": e.stage(),
             "message": e.to_string(),
+            "hint": e.remedy().map(hint),
             "reply": e.reply(),
             "timeout": matches!(e, SessionError::Timeout { .. }),
         })

@@ -29,7 +29,7 @@ use super::sasl::{self, Credentials, Mechanism, Secret};
 use super::tls::{self, ClientSetup, TlsInfo, TlsOptions};
 use super::transcript::{Direction, TranscriptEvent, escape_controls};
 use super::transport::Conn;
-use super::{ReplyCode, Target};
+use super::{ReplyCode, Target, TlsMode};
 
 /// What the console knows about the connection, always shown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -620,12 +620,13 @@ pub struct ConsoleHandle {
 /// for the server (only while a console connection is open).
 const POLL: Duration = Duration::from_millis(50);
 
-/// Connects on a thread and runs a console over it. `implicit_tls` starts
-/// TLS at once (port 465); STARTTLS upgrades later, when typed. `notify`
+/// Connects on a thread and runs a console over it. `TlsMode::Implicit`
+/// starts TLS at once (port 465); any other mode connects in clear text,
+/// and STARTTLS upgrades later, when typed. `notify`
 /// wakes the window when something arrives.
 pub fn spawn(
     target: Target,
-    implicit_tls: bool,
+    mode: TlsMode,
     options: TlsOptions,
     timeout: Duration,
     notify: Arc<dyn Fn() + Send + Sync>,
@@ -634,17 +635,7 @@ pub fn spawn(
     let (ev_tx, ev_rx) = channel();
     let _ = std::thread::Builder::new()
         .name("postscope-console".into())
-        .spawn(move || {
-            run(
-                target,
-                implicit_tls,
-                options,
-                timeout,
-                cmd_rx,
-                ev_tx,
-                notify,
-            )
-        });
+        .spawn(move || run(target, mode, options, timeout, cmd_rx, ev_tx, notify));
     ConsoleHandle {
         commands: cmd_tx,
         events: ev_rx,
@@ -653,7 +644,7 @@ pub fn spawn(
 
 fn run(
     target: Target,
-    implicit_tls: bool,
+    mode: TlsMode,
     options: TlsOptions,
     timeout: Duration,
     commands: Receiver<ConsoleCommand>,
@@ -696,7 +687,7 @@ fn run(
         console.note(Instant::now(), format!("connected to {peer} from {local}"));
     }
     let mut stream = Conn::Plain(tcp);
-    if implicit_tls {
+    if mode == TlsMode::Implicit {
         match handshake(stream, &target, &setup, timeout) {
             Ok((s, info)) => {
                 stream = s;

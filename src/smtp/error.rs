@@ -114,13 +114,13 @@ pub enum SessionError {
         /// (after a `452 too many recipients`).
         delivered: usize,
     },
-    /// The server lacks something this session requires.
+    /// The server (or the message) lacks something this session requires.
     #[error("{what}")]
     Missing {
         /// The stage that needed it.
         stage: Stage,
-        /// What is missing and what to do about it.
-        what: String,
+        /// What is missing.
+        what: Missing,
     },
     /// The server broke the protocol (garbage, bare LF, an endless reply, data injected after STARTTLS…).
     #[error("protocol error during {stage}: {detail}")]
@@ -137,6 +137,9 @@ pub enum SessionError {
         stage: Stage,
         /// What rustls or the certificate check said.
         detail: String,
+        /// The certificate's issuer is not trusted here: trusting that CA
+        /// (or, for testing, accepting invalid certificates) would get past it.
+        unknown_issuer: bool,
     },
     /// AUTH could not start (wrong kind of secret, unsupported mechanism).
     #[error("cannot log in: {0}")]
@@ -185,6 +188,75 @@ pub enum SessionError {
     },
 }
 
+/// What a session found missing. Its text says what, in the protocol's
+/// words; what the person can do about it is [`SessionError::remedy`],
+/// which each face words its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// TLS is required and the server does not offer STARTTLS.
+    StartTls,
+    /// A login was asked for and the server does not offer AUTH.
+    Auth,
+    /// The server's AUTH mechanisms and the credentials have none in common.
+    CommonMechanism {
+        /// The mechanisms the server offers.
+        offered: Vec<String>,
+    },
+    /// A password would go over a connection that is not encrypted.
+    EncryptionForLogin,
+    /// An address is not ASCII and the server lacks SMTPUTF8.
+    SmtpUtf8,
+    /// The message has no recipient.
+    Recipients,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::StartTls => f.write_str(
+                "the server does not offer STARTTLS, and TLS is required: \
+                 nothing was sent in clear text",
+            ),
+            Missing::Auth => {
+                f.write_str("the server does not offer AUTH, so Postscope cannot log in")
+            }
+            Missing::CommonMechanism { offered } => write!(
+                f,
+                "no AUTH mechanism in common: the server offers {} and Postscope \
+                 can use PLAIN or LOGIN with a password, XOAUTH2 with a token",
+                offered.join(", ")
+            ),
+            Missing::EncryptionForLogin => f.write_str(
+                "refusing to send the password over an unencrypted connection \
+                 (the server did not offer STARTTLS)",
+            ),
+            Missing::SmtpUtf8 => f.write_str(
+                "an address has non-ASCII characters but the server does not offer \
+                 SMTPUTF8; use an ASCII address",
+            ),
+            Missing::Recipients => {
+                f.write_str("the message has no recipients; give at least one of To, Cc or Bcc")
+            }
+        }
+    }
+}
+
+/// A setting the person can change to get past a failure. The engine only
+/// names it; the command line says which flag, the window which control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// STARTTLS is missing: choose implicit TLS if the port expects TLS from
+    /// the first byte, or no TLS to send unencrypted on purpose.
+    ChooseTlsMode,
+    /// AUTH is missing: send without logging in.
+    SendWithoutLogin,
+    /// Some recipients were refused: deliver to the accepted ones anyway.
+    AllowPartial,
+    /// The server's certificate comes from a CA this machine does not
+    /// trust: trust that CA's certificate, or (testing only) skip the check.
+    TrustIssuer,
+}
+
 fn describe_refusals(refused: &[Refusal], accepted: usize, delivered: usize) -> String {
     let list: Vec<String> = refused
         .iter()
@@ -202,7 +274,7 @@ fn describe_refusals(refused: &[Refusal], accepted: usize, delivered: usize) -> 
             total - delivered
         ));
     } else if accepted > 0 {
-        head.push_str(", so nothing was sent (use --allow-partial to deliver to the rest)");
+        head.push_str(", so nothing was sent");
     }
     format!("{head}: {}", list.join("; "))
 }
@@ -237,6 +309,30 @@ impl SessionError {
             SessionError::Tls { .. } => 29,
             SessionError::Body(_) => 1,
             other => other.stage().exit_status(),
+        }
+    }
+
+    /// What the person could change to get past this failure, if anything.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            SessionError::Missing {
+                what: Missing::StartTls,
+                ..
+            } => Some(Remedy::ChooseTlsMode),
+            SessionError::Missing {
+                what: Missing::Auth,
+                ..
+            } => Some(Remedy::SendWithoutLogin),
+            SessionError::RecipientsRefused {
+                accepted,
+                delivered: 0,
+                ..
+            } if *accepted > 0 => Some(Remedy::AllowPartial),
+            SessionError::Tls {
+                unknown_issuer: true,
+                ..
+            } => Some(Remedy::TrustIssuer),
+            _ => None,
         }
     }
 
@@ -326,7 +422,9 @@ mod tests {
         };
         let text = e.to_string();
         assert!(text.contains("<x@example.org>: 550 User unknown"), "{text}");
-        assert!(text.contains("--allow-partial"), "{text}");
+        assert!(text.contains("so nothing was sent"), "{text}");
+        assert!(!text.contains("--"), "the engine names no flag: {text}");
+        assert_eq!(e.remedy(), Some(Remedy::AllowPartial));
         assert_eq!(e.exit_status(), 24);
     }
 }

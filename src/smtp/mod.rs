@@ -23,7 +23,7 @@ pub mod transport;
 
 pub use capability::{Capabilities, Capability};
 pub use command::{ClientId, Command};
-pub use error::{Refusal, SessionError, Stage};
+pub use error::{Missing, Refusal, Remedy, SessionError, Stage};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode};
 pub use sasl::{Credentials, Mechanism, Secret};
 pub use session::{

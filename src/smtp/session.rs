@@ -27,15 +27,17 @@ use std::time::{Duration, Instant};
 use super::capability::Capabilities;
 use super::command::{ClientId, Command};
 use super::dot_stuff::DotStuffer;
-use super::error::{Refusal, SessionError, Stage};
+use super::error::{Missing, Refusal, SessionError, Stage};
 use super::reply::{Parsed, Reply, ReplyParser};
 use super::sasl::{self, Credentials, Mechanism};
 use super::tls::TlsInfo;
 use super::transcript::{Direction, TranscriptEvent};
 
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How the connection is secured: the one type for it, used by the engine,
+/// saved accounts (as `"starttls"`, `"implicit"`, `"opportunistic"`,
+/// `"none"`), the console and the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// STARTTLS is required: without it nothing but EHLO and QUIT is sent.
     StartTls,
@@ -45,6 +47,41 @@ pub enum TlsMode {
     Opportunistic,
     /// Clear text throughout. Anyone on the path can read everything.
     None,
+}
+
+impl TlsMode {
+    /// Every mode, strongest first (the order menus list them in).
+    pub const ALL: [TlsMode; 4] = [
+        TlsMode::StartTls,
+        TlsMode::Implicit,
+        TlsMode::Opportunistic,
+        TlsMode::None,
+    ];
+
+    /// The mode a connection to `port` gets when none is chosen: implicit
+    /// TLS on 465 (RFC 8314), STARTTLS, required, elsewhere.
+    pub fn default_for_port(port: u16) -> TlsMode {
+        if port == 465 {
+            TlsMode::Implicit
+        } else {
+            TlsMode::StartTls
+        }
+    }
+
+    /// Its short name, as saved in an account (`starttls`, `implicit`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::StartTls => "starttls",
+            TlsMode::Implicit => "implicit",
+            TlsMode::Opportunistic => "opportunistic",
+            TlsMode::None => "none",
+        }
+    }
+
+    /// The mode chosen, or the port's default.
+    pub fn or_default_for(chosen: Option<TlsMode>, port: u16) -> TlsMode {
+        chosen.unwrap_or_else(|| TlsMode::default_for_port(port))
+    }
 }
 
 /// Which AUTH to do.
@@ -157,17 +194,7 @@ pub struct SessionConfig {
 /// point is passed, Postscope says QUIT (or, after DATA, hangs up) and the
 /// session counts as a success. Nothing after it is sent.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum QuitAfter {
@@ -682,6 +709,7 @@ impl Session {
             SessionError::Tls {
                 stage: Stage::Tls,
                 detail,
+                unknown_issuer: false,
             },
         );
     }
@@ -917,10 +945,7 @@ impl Session {
             return false;
         }
         self.report.stopped_after = Some(point);
-        self.note(
-            now,
-            format!("stopping after {point} as asked (--quit-after {point}){why}"),
-        );
+        self.note(now, format!("stopping after {point} as asked{why}"));
         self.quit(now);
         true
     }
@@ -931,7 +956,7 @@ impl Session {
         self.report.stopped_after = Some(point);
         self.note(
             now,
-            format!("stopping after {point} as asked (--quit-after {point}): closing the connection {why}"),
+            format!("stopping after {point} as asked: closing the connection {why}"),
         );
         self.finish(now);
     }
@@ -1081,11 +1106,7 @@ impl Session {
                         now,
                         SessionError::Missing {
                             stage: Stage::Tls,
-                            what: "the server does not offer STARTTLS, and TLS is required: \
-                                   nothing was sent in clear text. Use --tls implicit if the \
-                                   port expects TLS from the start, or --tls none to send \
-                                   unencrypted on purpose"
-                                .into(),
+                            what: Missing::StartTls,
                         },
                     );
                 }
@@ -1102,7 +1123,7 @@ impl Session {
                     self.record(
                         now,
                         Direction::Error,
-                        "TLS is off (--tls none): everything, including any login, travels in clear text".into(),
+                        "TLS is off: everything, including any login, travels in clear text".into(),
                         None,
                     );
                 }
@@ -1172,9 +1193,7 @@ impl Session {
                         now,
                         SessionError::Missing {
                             stage: Stage::Auth,
-                            what: "the server does not offer AUTH, so Postscope cannot log in; \
-                                   use --auth none to send without logging in"
-                                .into(),
+                            what: Missing::Auth,
                         },
                     );
                 }
@@ -1186,11 +1205,9 @@ impl Session {
                             now,
                             SessionError::Missing {
                                 stage: Stage::Auth,
-                                what: format!(
-                                    "no AUTH mechanism in common: the server offers {} and Postscope \
-                                     can use PLAIN or LOGIN with a password, XOAUTH2 with a token",
-                                    names.join(", ")
-                                ),
+                                what: Missing::CommonMechanism {
+                                    offered: names.iter().map(|n| n.to_string()).collect(),
+                                },
                             },
                         );
                     }
@@ -1203,9 +1220,7 @@ impl Session {
                 now,
                 SessionError::Missing {
                     stage: Stage::Auth,
-                    what: "refusing to send the password over an unencrypted connection \
-                           (the server did not offer STARTTLS)"
-                        .into(),
+                    what: Missing::EncryptionForLogin,
                 },
             );
         }
@@ -1308,9 +1323,7 @@ impl Session {
                 now,
                 SessionError::Missing {
                     stage: Stage::Mail,
-                    what: "an address has non-ASCII characters but the server does not offer \
-                           SMTPUTF8; use an ASCII address"
-                        .into(),
+                    what: Missing::SmtpUtf8,
                 },
             );
         }
@@ -1327,8 +1340,7 @@ impl Session {
                 now,
                 SessionError::Missing {
                     stage: Stage::Rcpt,
-                    what: "the message has no recipients; give at least one of To, Cc or Bcc"
-                        .into(),
+                    what: Missing::Recipients,
                 },
             );
         }
@@ -1502,7 +1514,7 @@ impl Session {
             self.note(
                 now,
                 format!(
-                    "{} recipient(s) refused; delivering to the {} accepted (--allow-partial)",
+                    "{} recipient(s) refused; delivering to the {} accepted (partial delivery allowed)",
                     self.report.refused.len(),
                     self.accepted.len()
                 ),

@@ -41,7 +41,7 @@ pub enum TlsSetupError {
     },
     /// The system's trusted roots could not be loaded.
     #[error(
-        "cannot load the system's trusted certificates: {0}; install ca-certificates or pass --ca-file"
+        "cannot load the system's trusted certificates: {0}; install ca-certificates or trust a private CA file"
     )]
     Roots(String),
 }
@@ -212,7 +212,7 @@ impl TlsInfo {
         let mut out = Vec::new();
         if let Verification::NotVerified { reason } = &self.verification {
             out.push(format!(
-                "WARNING: the server's certificate was NOT verified (--insecure): {reason}. \
+                "WARNING: the server's certificate was NOT verified (certificate checks are off): {reason}. \
                  Anyone on the path could be reading this connection."
             ));
         }
@@ -357,10 +357,7 @@ pub fn explain(error: &rustls::Error, host: &str) -> String {
         rustls::Error::InvalidCertificate(cert) => {
             let what = match cert {
                 CertificateError::UnknownIssuer => {
-                    "the certificate was issued by a CA this machine does not trust; \
-                     pass --ca-file with that CA's PEM to trust it, or --insecure to skip \
-                     the check (testing only)"
-                        .to_string()
+                    "the certificate was issued by a CA this machine does not trust".to_string()
                 }
                 CertificateError::NotValidForName
                 | CertificateError::NotValidForNameContext { .. } => {

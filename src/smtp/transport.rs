@@ -281,6 +281,7 @@ impl Driver<'_, '_> {
                         SessionError::Tls {
                             stage,
                             detail: e.to_string(),
+                            unknown_issuer: false,
                         },
                     );
                     return self.drain_until_finished().unwrap_or_else(unfinished);
@@ -289,7 +290,7 @@ impl Driver<'_, '_> {
             if tls_options.dangerous_accept_invalid_certs {
                 self.session.note(
                     Instant::now(),
-                    "WARNING: --insecure: the server's certificate will be accepted even if it is invalid",
+                    "WARNING: certificate checks are off: the server's certificate will be accepted even if it is invalid",
                 );
             }
         }
@@ -396,9 +397,14 @@ impl Driver<'_, '_> {
             return Err(SessionError::Tls {
                 stage,
                 detail: "TLS is already active".into(),
+                unknown_issuer: false,
             });
         };
-        let tls_err = |detail: String| SessionError::Tls { stage, detail };
+        let tls_err = |detail: String| SessionError::Tls {
+            stage,
+            detail,
+            unknown_issuer: false,
+        };
         let config = match &self.setup {
             Some(setup) => setup.config.clone(),
             None => return Err(tls_err("TLS was not configured".into())),
@@ -419,10 +425,16 @@ impl Driver<'_, '_> {
                 if self.cancel.is_cancelled() {
                     return Err(SessionError::Cancelled { stage });
                 }
-                let detail = match e
+                let rustls_error = e
                     .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+                let unknown_issuer = matches!(
+                    rustls_error,
+                    Some(rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::UnknownIssuer
+                    ))
+                );
+                let detail = match rustls_error {
                     Some(tls_error) => tls::explain(tls_error, &self.target.host),
                     None if matches!(
                         e.kind(),
@@ -462,7 +474,11 @@ impl Driver<'_, '_> {
                         chain,
                     });
                 }
-                return Err(tls_err(detail));
+                return Err(SessionError::Tls {
+                    stage,
+                    detail,
+                    unknown_issuer,
+                });
             }
         }
         let info = match &self.setup {

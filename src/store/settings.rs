@@ -5,27 +5,10 @@
 use std::path::PathBuf;
 
 use super::{DataDirs, ReadError, read_json, write_json};
-
-/// How an account secures its connection (the CLI's `--tls`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsSetting {
-    /// STARTTLS, required: stop before AUTH or mail if the server lacks it.
-    Starttls,
-    /// TLS from the first byte (RFC 8314; port 465).
-    Implicit,
-    /// STARTTLS when offered, else clear text (never AUTH in clear text).
-    Opportunistic,
-    /// No TLS at all: everything in clear text.
-    None,
-}
+use crate::smtp::TlsMode;
 
 /// How an account logs in (the CLI's `--auth`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthSetting {
     /// The strongest mechanism both sides have (when a user is given).
@@ -57,7 +40,7 @@ pub struct Account {
     pub server: String,
     /// Transport security; `None` means the port's default.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsSetting>,
+    pub tls: Option<TlsMode>,
     /// Login mechanism; `None` means automatic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSetting>,
@@ -108,20 +91,6 @@ impl Account {
     /// True when the account logs in (a user name, and auth not "none").
     pub fn logs_in(&self) -> bool {
         self.user.as_deref().is_some_and(|u| !u.is_empty()) && self.auth != Some(AuthSetting::None)
-    }
-}
-
-/// The transport security a setting means on a port: unset is implicit TLS
-/// on 465 (RFC 8314) and STARTTLS, required, elsewhere.
-pub fn tls_mode(setting: Option<TlsSetting>, port: u16) -> crate::smtp::TlsMode {
-    use crate::smtp::TlsMode;
-    match setting {
-        Some(TlsSetting::Starttls) => TlsMode::StartTls,
-        Some(TlsSetting::Implicit) => TlsMode::Implicit,
-        Some(TlsSetting::Opportunistic) => TlsMode::Opportunistic,
-        Some(TlsSetting::None) => TlsMode::None,
-        None if port == 465 => TlsMode::Implicit,
-        None => TlsMode::StartTls,
     }
 }
 
@@ -192,11 +161,24 @@ mod tests {
         let (settings, problem) = Settings::load(&dirs);
         assert!(problem.is_none());
         let work = settings.account("work").unwrap();
-        assert_eq!(work.tls, Some(TlsSetting::Implicit));
+        assert_eq!(work.tls, Some(TlsMode::Implicit));
         settings.save(&dirs).unwrap();
         let text = std::fs::read_to_string(Settings::path(&dirs)).unwrap();
         assert!(text.contains("\"theme\": \"dark\""), "{text}");
         assert!(text.contains("\"signature\""), "{text}");
+    }
+
+    #[test]
+    fn tls_modes_keep_their_names_on_disk() {
+        for (mode, name) in [
+            (TlsMode::StartTls, "\"starttls\""),
+            (TlsMode::Implicit, "\"implicit\""),
+            (TlsMode::Opportunistic, "\"opportunistic\""),
+            (TlsMode::None, "\"none\""),
+        ] {
+            assert_eq!(serde_json::to_string(&mode).unwrap(), name);
+            assert_eq!(serde_json::from_str::<TlsMode>(name).unwrap(), mode);
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@
 
 use egui::RichText;
 
-use crate::smtp::{Report, Target};
-use crate::store::settings::{Account, AuthSetting, TlsSetting};
+use crate::smtp::{Report, Target, TlsMode};
+use crate::store::settings::{Account, AuthSetting};
 
 /// A provider's settings, and what a person must know to log in there.
 pub struct Preset {
@@ -18,7 +18,7 @@ pub struct Preset {
     /// Port.
     pub port: u16,
     /// Security.
-    pub tls: TlsSetting,
+    pub tls: TlsMode,
     /// Login mechanism.
     pub auth: AuthSetting,
     /// What to know, honestly.
@@ -32,7 +32,7 @@ pub const PRESETS: &[Preset] = &[
         name: "Gmail / Google Workspace",
         host: "smtp.gmail.com",
         port: 587,
-        tls: TlsSetting::Starttls,
+        tls: TlsMode::StartTls,
         auth: AuthSetting::Auto,
         note: "Google refuses your normal password here. Turn on 2-Step Verification and create an \
                app password (Google Account → Security → App passwords), or choose XOAUTH2 and paste \
@@ -42,7 +42,7 @@ pub const PRESETS: &[Preset] = &[
         name: "Microsoft 365 / Outlook.com",
         host: "smtp.office365.com",
         port: 587,
-        tls: TlsSetting::Starttls,
+        tls: TlsMode::StartTls,
         auth: AuthSetting::Xoauth2,
         note: "Microsoft is turning off password (basic) login for SMTP by the end of 2026 and it is \
                off by default for most tenants. You need an OAuth2 access token (XOAUTH2), which \
@@ -52,7 +52,7 @@ pub const PRESETS: &[Preset] = &[
         name: "Fastmail",
         host: "smtp.fastmail.com",
         port: 465,
-        tls: TlsSetting::Implicit,
+        tls: TlsMode::Implicit,
         auth: AuthSetting::Auto,
         note: "Use an app password (Settings → Privacy & Security → App passwords).",
     },
@@ -60,7 +60,7 @@ pub const PRESETS: &[Preset] = &[
         name: "iCloud Mail",
         host: "smtp.mail.me.com",
         port: 587,
-        tls: TlsSetting::Starttls,
+        tls: TlsMode::StartTls,
         auth: AuthSetting::Auto,
         note: "Use an app-specific password (account.apple.com → Sign-In and Security); the user \
                name is your full iCloud address.",
@@ -69,7 +69,7 @@ pub const PRESETS: &[Preset] = &[
         name: "Yahoo Mail",
         host: "smtp.mail.yahoo.com",
         port: 465,
-        tls: TlsSetting::Implicit,
+        tls: TlsMode::Implicit,
         auth: AuthSetting::Auto,
         note: "Use an app password (Account security → Generate app password).",
     },
@@ -77,7 +77,7 @@ pub const PRESETS: &[Preset] = &[
         name: "Mailpit / MailHog on this computer",
         host: "localhost",
         port: 1025,
-        tls: TlsSetting::None,
+        tls: TlsMode::None,
         auth: AuthSetting::None,
         note: "A local test server: clear text, no login.",
     },
@@ -99,7 +99,7 @@ pub struct AccountForm {
     /// Port, as typed.
     pub port: String,
     /// Security.
-    pub tls: TlsSetting,
+    pub tls: TlsMode,
     /// Login mechanism.
     pub auth: AuthSetting,
     /// User name.
@@ -139,7 +139,7 @@ impl Default for AccountForm {
             email: String::new(),
             host: String::new(),
             port: "587".into(),
-            tls: TlsSetting::Starttls,
+            tls: TlsMode::StartTls,
             auth: AuthSetting::Auto,
             user: String::new(),
             secret: String::new(),
@@ -165,9 +165,9 @@ impl AccountForm {
             host: target.map_or_else(|| account.server.clone(), |t| t.host),
             port: port.to_string(),
             tls: account.tls.unwrap_or(if port == 465 {
-                TlsSetting::Implicit
+                TlsMode::Implicit
             } else {
-                TlsSetting::Starttls
+                TlsMode::StartTls
             }),
             auth: account.auth.unwrap_or(if account.user.is_some() {
                 AuthSetting::Auto
@@ -499,12 +499,7 @@ impl AccountsView {
                 egui::ComboBox::from_label("Security")
                     .selected_text(tls_text(f.tls))
                     .show_ui(ui, |ui| {
-                        for t in [
-                            TlsSetting::Starttls,
-                            TlsSetting::Implicit,
-                            TlsSetting::Opportunistic,
-                            TlsSetting::None,
-                        ] {
+                        for t in TlsMode::ALL {
                             ui.selectable_value(&mut f.tls, t, tls_text(t));
                         }
                     });
@@ -582,7 +577,7 @@ impl AccountsView {
                     "Timeout",
                 );
             });
-        if f.tls == TlsSetting::None {
+        if f.tls == TlsMode::None {
             ui.label(
                 RichText::new(
                     "⚠ Without TLS everything, the password included, crosses the network in clear text.",
@@ -652,12 +647,12 @@ impl AccountsView {
 }
 
 /// The Security choices, as the form says them.
-pub fn tls_text(t: TlsSetting) -> &'static str {
+pub fn tls_text(t: TlsMode) -> &'static str {
     match t {
-        TlsSetting::Starttls => "STARTTLS (required)",
-        TlsSetting::Implicit => "TLS (implicit, port 465)",
-        TlsSetting::Opportunistic => "STARTTLS if offered",
-        TlsSetting::None => "None (clear text)",
+        TlsMode::StartTls => "STARTTLS (required)",
+        TlsMode::Implicit => "TLS (implicit, port 465)",
+        TlsMode::Opportunistic => "STARTTLS if offered",
+        TlsMode::None => "None (clear text)",
     }
 }
 
@@ -687,7 +682,7 @@ mod tests {
         assert!(f.problems(&[]).is_empty(), "{:?}", f.problems(&[]));
         let account = f.account();
         assert_eq!(account.server, "smtp.fastmail.com:465");
-        assert_eq!(account.tls, Some(TlsSetting::Implicit));
+        assert_eq!(account.tls, Some(TlsMode::Implicit));
         assert_eq!(account.timeout_secs, Some(20));
         let json = serde_json::to_string(&account).unwrap();
         assert!(!json.contains("hunter2"), "{json}");

@@ -12,16 +12,14 @@ use super::style::good;
 
 use crate::smtp::console::{self, ConsoleState};
 use crate::smtp::tls::TlsInfo;
-use crate::smtp::{Mechanism, Report};
+use crate::smtp::{Mechanism, Report, TlsMode};
 
-/// How the console connects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectMode {
-    /// Clear text; STARTTLS upgrades it when you send it.
-    Plain,
-    /// TLS from the first byte (port 465).
-    Implicit,
-}
+/// The console's two ways to connect: clear text (`TlsMode::None`, then
+/// STARTTLS by hand) or TLS from the first byte (`TlsMode::Implicit`).
+const CONNECT_MODES: [(TlsMode, &str); 2] = [
+    (TlsMode::None, "plain (STARTTLS by hand)"),
+    (TlsMode::Implicit, "implicit TLS"),
+];
 
 /// What the tab asks the App to do.
 #[derive(Debug, Clone)]
@@ -45,7 +43,7 @@ pub struct ConsoleView {
     /// Port.
     pub port: String,
     /// Plain or implicit TLS.
-    pub mode: ConnectMode,
+    pub mode: TlsMode,
     /// Accept invalid certificates (testing only).
     pub insecure: bool,
     /// A private CA to trust (PEM), as `openssl s_client -CAfile`.
@@ -83,7 +81,7 @@ impl Default for ConsoleView {
         ConsoleView {
             host: String::new(),
             port: "25".into(),
-            mode: ConnectMode::Plain,
+            mode: TlsMode::None,
             insecure: false,
             ca_file: String::new(),
             input: String::new(),
@@ -151,17 +149,16 @@ impl ConsoleView {
             .labelled_by(l.id);
             ui.add_enabled_ui(!connected, |ui| {
                 egui::ComboBox::from_label("Connection")
-                    .selected_text(match self.mode {
-                        ConnectMode::Plain => "plain (STARTTLS by hand)",
-                        ConnectMode::Implicit => "implicit TLS",
-                    })
+                    .selected_text(
+                        CONNECT_MODES
+                            .iter()
+                            .find(|(m, _)| *m == self.mode)
+                            .map_or("plain (STARTTLS by hand)", |(_, text)| text),
+                    )
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(
-                            &mut self.mode,
-                            ConnectMode::Plain,
-                            "plain (STARTTLS by hand)",
-                        );
-                        ui.selectable_value(&mut self.mode, ConnectMode::Implicit, "implicit TLS");
+                        for (mode, text) in CONNECT_MODES {
+                            ui.selectable_value(&mut self.mode, mode, text);
+                        }
                     });
             });
         });

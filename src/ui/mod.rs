@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod probe;
 pub mod style;
 pub mod transcript;
+mod words;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -126,17 +127,6 @@ pub enum AccountChoice {
     Custom,
 }
 
-/// Transport security as the account form offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// STARTTLS, required.
-    StartTls,
-    /// TLS from the first byte.
-    Implicit,
-    /// Clear text.
-    None,
-}
-
 /// A server typed in for this session (saved accounts come with the
 /// keychain); the password lives only in memory, and `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
@@ -146,7 +136,7 @@ pub struct CustomServer {
     /// Port, as typed.
     pub port: String,
     /// Security.
-    pub security: Security,
+    pub security: TlsMode,
     /// User name; empty means no login.
     pub user: String,
     /// Password, for this session only.
@@ -173,7 +163,7 @@ impl Default for CustomServer {
         CustomServer {
             host: String::new(),
             port: "587".into(),
-            security: Security::StartTls,
+            security: TlsMode::StartTls,
             user: String::new(),
             password: String::new(),
             insecure: false,
@@ -458,7 +448,7 @@ impl App {
     ) -> Option<SendSpec> {
         let target = Target::parse(&account.server).ok()?;
         Some(SendSpec {
-            tls: crate::store::settings::tls_mode(account.tls, target.port),
+            tls: TlsMode::or_default_for(account.tls, target.port),
             target,
             tls_options: TlsOptions {
                 ca_file: account.ca_file.clone(),
@@ -525,11 +515,7 @@ impl App {
                             .to_owned(),
                         port: c.port.trim().parse().ok()?,
                     },
-                    tls: match c.security {
-                        Security::StartTls => TlsMode::StartTls,
-                        Security::Implicit => TlsMode::Implicit,
-                        Security::None => TlsMode::None,
-                    },
+                    tls: c.security,
                     tls_options: TlsOptions {
                         dangerous_accept_invalid_certs: c.insecure,
                         ..TlsOptions::default()
@@ -789,17 +775,18 @@ impl App {
                 JobKind::Probe => {
                     self.status = match &result {
                         Ok(()) => Status::Sent("Probe finished; nothing was sent".into()),
-                        Err(e) => Status::Failed(format!("Probe {e}")),
+                        Err(e) => Status::Failed(format!("Probe {}", words::failure(e))),
                     };
                     self.console.probing = false;
-                    self.console.probe = Some((report, result.map_err(|e| e.to_string())));
+                    self.console.probe = Some((report, result.map_err(|e| words::failure(&e))));
                 }
                 JobKind::Test => {
                     self.status = match &result {
                         Ok(()) => Status::Sent("The connection works; nothing was sent".into()),
-                        Err(e) => Status::Failed(format!("Test connection {e}")),
+                        Err(e) => Status::Failed(format!("Test connection {}", words::failure(e))),
                     };
-                    self.accounts.test = TestState::Done(report, result.map_err(|e| e.to_string()));
+                    self.accounts.test =
+                        TestState::Done(report, result.map_err(|e| words::failure(&e)));
                 }
                 JobKind::Send(sending) => self.finish_send(*sending, &report, result),
             }
@@ -912,7 +899,7 @@ impl App {
                 } else {
                     ""
                 };
-                self.status = Status::Failed(format!("{e}{kept}"));
+                self.status = Status::Failed(format!("{}{kept}", words::failure(&e)));
             }
         }
     }
@@ -1173,9 +1160,10 @@ impl App {
                     return;
                 }
                 let spec = SendSpec {
+                    // A plain console connection upgrades when it can.
                     tls: match self.console.mode {
-                        console::ConnectMode::Implicit => TlsMode::Implicit,
-                        console::ConnectMode::Plain => TlsMode::Opportunistic,
+                        TlsMode::Implicit => TlsMode::Implicit,
+                        _ => TlsMode::Opportunistic,
                     },
                     target,
                     tls_options: self.console.tls_options(),
@@ -1210,7 +1198,7 @@ impl App {
                 };
                 self.console_conn = Some(crate::smtp::console::spawn(
                     target,
-                    self.console.mode == console::ConnectMode::Implicit,
+                    self.console.mode,
                     self.console.tls_options(),
                     std::time::Duration::from_secs(30),
                     self.tasks.notify(),
@@ -1396,15 +1384,11 @@ impl App {
                     ui.end_row();
                     ui.label("");
                     egui::ComboBox::from_label("Security")
-                        .selected_text(match c.security {
-                            Security::StartTls => "STARTTLS (required)",
-                            Security::Implicit => "TLS (implicit, port 465)",
-                            Security::None => "None (clear text)",
-                        })
+                        .selected_text(accounts::tls_text(c.security))
                         .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut c.security, Security::StartTls, "STARTTLS (required)");
-                            ui.selectable_value(&mut c.security, Security::Implicit, "TLS (implicit, port 465)");
-                            ui.selectable_value(&mut c.security, Security::None, "None (clear text)");
+                            for t in TlsMode::ALL {
+                                ui.selectable_value(&mut c.security, t, accounts::tls_text(t));
+                            }
                         });
                     ui.checkbox(&mut c.insecure, "Accept invalid certificates (testing only)");
                     ui.end_row();
@@ -1416,7 +1400,7 @@ impl App {
                         .labelled_by(l.id);
                     ui.end_row();
                 });
-                if c.security == Security::None {
+                if c.security == TlsMode::None {
                     ui.label(
                         RichText::new("⚠ Without TLS everything, the password included, crosses the network in clear text.")
                             .color(Color32::from_rgb(0xc0, 0x70, 0x00)),

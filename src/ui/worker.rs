@@ -128,6 +128,14 @@ impl SendFailure {
         )
     }
 
+    /// What to change so it works next time, if the engine knows.
+    pub fn remedy(&self) -> Option<smtp::Remedy> {
+        match self {
+            SendFailure::Session(e) => e.remedy(),
+            _ => None,
+        }
+    }
+
     /// The stage it failed in, as a word.
     pub fn stage(&self) -> String {
         match self {

@@ -8,7 +8,8 @@ use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use mail_parser::MimeHeaders;
-use postscope::ui::{AccountChoice, App, AppOptions, Security, Status, Tab};
+use postscope::smtp::TlsMode;
+use postscope::ui::{AccountChoice, App, AppOptions, Status, Tab};
 
 use crate::server::{Mode, ServerOptions, TestServer};
 
@@ -104,7 +105,7 @@ fn attach(h: &mut Harness<'_, App>, path: std::path::PathBuf) {
     });
 }
 
-fn use_custom_server(h: &mut Harness<'_, App>, server: &TestServer, security: Security) {
+fn use_custom_server(h: &mut Harness<'_, App>, server: &TestServer, security: TlsMode) {
     h.state_mut().account = AccountChoice::Custom;
     h.run();
     set_field(h, "Host", server.host());
@@ -126,7 +127,7 @@ fn compose_attach_and_send_to_a_real_server() {
 
     let mut h = bare();
     h.run();
-    use_custom_server(&mut h, &server, Security::StartTls);
+    use_custom_server(&mut h, &server, TlsMode::StartTls);
     // aiosmtpd's certificate comes from the test's own CA.
     h.get_by_label("Accept invalid certificates (testing only)")
         .click();
@@ -207,7 +208,7 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
     });
     let mut h = bare();
     h.run();
-    use_custom_server(&mut h, &server, Security::None);
+    use_custom_server(&mut h, &server, TlsMode::None);
     set_field(&mut h, "To", "nobody@example.org");
     let draft_before = h.state().compose.clone();
 
@@ -489,7 +490,7 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     };
     let mut h = harness(options.clone());
     step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
-    use_custom_server(&mut h, &server, Security::None);
+    use_custom_server(&mut h, &server, TlsMode::None);
     set_field(&mut h, "To", "later@example.org");
     set_field(&mut h, "Subject", "Try again");
     click_and_wait(&mut h, "Send", "the send to fail");
@@ -523,7 +524,7 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     h.state_mut().account = AccountChoice::Custom;
     h.state_mut().custom.host = server.host().into();
     h.state_mut().custom.port = server.port().to_string();
-    h.state_mut().custom.security = Security::None;
+    h.state_mut().custom.security = TlsMode::None;
     set_field(&mut h, "To", "bob@example.org");
     h.get_by_label("Outbox (1)").click();
     h.run();
@@ -572,7 +573,7 @@ fn a_retry_after_delivery_unknown_asks_first() {
     h.state_mut().account = AccountChoice::Custom;
     h.state_mut().custom.host = addr.ip().to_string();
     h.state_mut().custom.port = addr.port().to_string();
-    h.state_mut().custom.security = Security::None;
+    h.state_mut().custom.security = TlsMode::None;
     h.run();
     click_and_wait(&mut h, "Send", "the send to end");
     assert!(
@@ -931,7 +932,7 @@ fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
     h.state_mut().account = AccountChoice::Custom;
     h.state_mut().custom.host = addr.ip().to_string();
     h.state_mut().custom.port = addr.port().to_string();
-    h.state_mut().custom.security = Security::None;
+    h.state_mut().custom.security = TlsMode::None;
     h.run();
     h.get_by_label("Send").click();
     h.step();

@@ -889,7 +889,7 @@ fn no_common_mechanism_is_missing_at_auth() {
         SessionError::Missing {
             stage: Stage::Auth,
             what,
-        } => assert!(what.contains("CRAM-MD5, GSSAPI"), "{what}"),
+        } => assert!(what.to_string().contains("CRAM-MD5, GSSAPI"), "{what}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(error.exit_status(), 28);
@@ -910,7 +910,7 @@ fn credentials_without_auth_offered_is_missing_at_auth() {
         SessionError::Missing {
             stage: Stage::Auth,
             what,
-        } => assert!(what.contains("does not offer AUTH"), "{what}"),
+        } => assert!(what.to_string().contains("does not offer AUTH"), "{what}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(error.exit_status(), 28);
@@ -1042,7 +1042,7 @@ fn tls_handshake_failure_fails_at_tls() {
     let error = s.error();
     assert!(matches!(
         &error,
-        SessionError::Tls { stage: Stage::Tls, detail } if detail.contains("UnknownIssuer")
+        SessionError::Tls { stage: Stage::Tls, detail, .. } if detail.contains("UnknownIssuer")
     ));
     assert_eq!(error.exit_status(), 29);
     assert!(
@@ -1076,7 +1076,7 @@ fn opportunistic_without_starttls_refuses_auth_in_clear() {
         SessionError::Missing {
             stage: Stage::Auth,
             what,
-        } => assert!(what.contains("unencrypted"), "{what}"),
+        } => assert!(what.to_string().contains("unencrypted"), "{what}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(error.exit_status(), 28);
@@ -1714,7 +1714,7 @@ fn one_refused_recipient_without_allow_partial_sends_nothing() {
         text.contains("<carol@example.org>: 550 <carol@example.org>: User unknown"),
         "{text}"
     );
-    assert!(text.contains("--allow-partial"), "{text}");
+    assert_eq!(error.remedy(), Some(crate::smtp::Remedy::AllowPartial));
     assert!(!s.all_client_lines().contains(&"DATA".to_string()));
     assert!(s.report().delivered.is_empty());
 }
@@ -1743,7 +1743,7 @@ fn one_refused_recipient_with_allow_partial_delivers_to_the_rest() {
     assert!(
         s.texts(Direction::Note)
             .iter()
-            .any(|n| n.contains("--allow-partial"))
+            .any(|n| n.contains("partial delivery allowed"))
     );
     s.server(GO_AHEAD);
     s.body(&[BODY]);
@@ -2302,7 +2302,7 @@ fn non_ascii_address_without_smtputf8_is_missing_at_mail() {
         SessionError::Missing {
             stage: Stage::Mail,
             what,
-        } => assert!(what.contains("SMTPUTF8"), "{what}"),
+        } => assert!(what.to_string().contains("SMTPUTF8"), "{what}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(error.exit_status(), 23);

@@ -1,0 +1,148 @@
+//! The values of `--tls`, `--auth` and `--quit-after` as clap sees them.
+//!
+//! The engine and the store have their own types ([`TlsMode`],
+//! [`AuthSetting`], [`QuitAfter`]) and know nothing of clap; these mirrors
+//! carry the names and help texts the command line shows, and each parser
+//! hands the domain value straight to the arguments struct.
+
+use clap::ValueEnum;
+use clap::builder::{EnumValueParser, MapValueParser, TypedValueParser};
+
+use crate::smtp::{QuitAfter, TlsMode};
+use crate::store::settings::AuthSetting;
+
+/// `--tls MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsArg {
+    /// STARTTLS, required: stop before AUTH or mail if the server lacks it.
+    Starttls,
+    /// TLS from the first byte (RFC 8314; port 465).
+    Implicit,
+    /// STARTTLS when offered, else clear text (never AUTH in clear text).
+    Opportunistic,
+    /// No TLS at all: everything in clear text.
+    None,
+}
+
+impl From<TlsArg> for TlsMode {
+    fn from(arg: TlsArg) -> TlsMode {
+        match arg {
+            TlsArg::Starttls => TlsMode::StartTls,
+            TlsArg::Implicit => TlsMode::Implicit,
+            TlsArg::Opportunistic => TlsMode::Opportunistic,
+            TlsArg::None => TlsMode::None,
+        }
+    }
+}
+
+/// `--auth MECH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// The strongest mechanism both sides have (when a user is given).
+    Auto,
+    /// SASL PLAIN.
+    Plain,
+    /// LOGIN.
+    Login,
+    /// XOAUTH2 with a bearer token.
+    Xoauth2,
+    /// Do not log in.
+    None,
+}
+
+impl From<AuthArg> for AuthSetting {
+    fn from(arg: AuthArg) -> AuthSetting {
+        match arg {
+            AuthArg::Auto => AuthSetting::Auto,
+            AuthArg::Plain => AuthSetting::Plain,
+            AuthArg::Login => AuthSetting::Login,
+            AuthArg::Xoauth2 => AuthSetting::Xoauth2,
+            AuthArg::None => AuthSetting::None,
+        }
+    }
+}
+
+/// `--quit-after STEP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuitAfterArg {
+    /// The TCP connection (and implicit TLS) is up; hang up before the greeting.
+    Connect,
+    /// The 220 greeting.
+    Greeting,
+    /// The first EHLO (or HELO).
+    Ehlo,
+    /// STARTTLS, the handshake and EHLO again (implicit TLS: the first EHLO).
+    Tls,
+    /// The login (or the point where it would be, without one).
+    Auth,
+    /// MAIL FROM accepted.
+    Mail,
+    /// Every RCPT TO answered: which recipients the server would take.
+    Rcpt,
+    /// DATA answered 354; hang up without sending the message (the server
+    /// discards the unfinished transaction, RFC 5321 §3.8).
+    Data,
+}
+
+impl From<QuitAfterArg> for QuitAfter {
+    fn from(arg: QuitAfterArg) -> QuitAfter {
+        match arg {
+            QuitAfterArg::Connect => QuitAfter::Connect,
+            QuitAfterArg::Greeting => QuitAfter::Greeting,
+            QuitAfterArg::Ehlo => QuitAfter::Ehlo,
+            QuitAfterArg::Tls => QuitAfter::Tls,
+            QuitAfterArg::Auth => QuitAfter::Auth,
+            QuitAfterArg::Mail => QuitAfter::Mail,
+            QuitAfterArg::Rcpt => QuitAfter::Rcpt,
+            QuitAfterArg::Data => QuitAfter::Data,
+        }
+    }
+}
+
+/// A parser that reads `A`'s names and yields the domain type `T`.
+fn mapped<A, T>() -> MapValueParser<EnumValueParser<A>, fn(A) -> T>
+where
+    A: ValueEnum + Clone + Send + Sync + 'static,
+    T: From<A> + Clone + Send + Sync + 'static,
+{
+    EnumValueParser::<A>::new().map(T::from as fn(A) -> T)
+}
+
+/// The parser for `--tls`.
+pub fn tls() -> MapValueParser<EnumValueParser<TlsArg>, fn(TlsArg) -> TlsMode> {
+    mapped()
+}
+
+/// The parser for `--auth`.
+pub fn auth() -> MapValueParser<EnumValueParser<AuthArg>, fn(AuthArg) -> AuthSetting> {
+    mapped()
+}
+
+/// The parser for `--quit-after`.
+pub fn quit_after() -> MapValueParser<EnumValueParser<QuitAfterArg>, fn(QuitAfterArg) -> QuitAfter>
+{
+    mapped()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command line names every engine value, in the engine's order.
+    #[test]
+    fn every_value_has_a_name() {
+        let tls: Vec<TlsMode> = TlsArg::value_variants().iter().map(|&a| a.into()).collect();
+        assert_eq!(tls, TlsMode::ALL);
+        for (arg, mode) in TlsArg::value_variants().iter().zip(TlsMode::ALL) {
+            assert_eq!(arg.to_possible_value().unwrap().get_name(), mode.name());
+        }
+        let steps: Vec<QuitAfter> = QuitAfterArg::value_variants()
+            .iter()
+            .map(|&a| a.into())
+            .collect();
+        assert_eq!(steps, QuitAfter::ALL);
+        for (arg, q) in QuitAfterArg::value_variants().iter().zip(QuitAfter::ALL) {
+            assert_eq!(arg.to_possible_value().unwrap().get_name(), q.name());
+        }
+    }
+}

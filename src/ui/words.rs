@@ -1,0 +1,58 @@
+//! What the window says about an engine failure: the engine's sentence,
+//! then what to change in the window's own words (the command line says the
+//! same with its flags).
+
+use super::worker::SendFailure;
+use crate::smtp::Remedy;
+
+/// The failure and, if something in the window would help, what.
+pub fn failure(e: &SendFailure) -> String {
+    match e.remedy().map(remedy) {
+        Some(what) => format!("{e}. {what}"),
+        None => e.to_string(),
+    }
+}
+
+/// A remedy in the window's words: the controls a person can see.
+pub fn remedy(remedy: Remedy) -> &'static str {
+    match remedy {
+        Remedy::ChooseTlsMode => {
+            "If the port expects TLS from the start, choose “TLS (implicit, port 465)” \
+             under Security; choose “None (clear text)” only to send unencrypted on purpose"
+        }
+        Remedy::SendWithoutLogin => "Set Login to “None” to send without logging in",
+        Remedy::AllowPartial => "Remove the refused addresses, or correct them, and send again",
+        Remedy::TrustIssuer => {
+            "Choose that CA's certificate as the account's CA file to trust it, or \
+             tick “Accept invalid certificates (testing only)”"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::{Missing, SessionError, Stage};
+
+    #[test]
+    fn the_window_names_no_flag() {
+        for r in [
+            Remedy::ChooseTlsMode,
+            Remedy::SendWithoutLogin,
+            Remedy::AllowPartial,
+            Remedy::TrustIssuer,
+        ] {
+            assert!(!remedy(r).contains("--"), "{}", remedy(r));
+        }
+        let e = SendFailure::Session(SessionError::Missing {
+            stage: Stage::Tls,
+            what: Missing::StartTls,
+        });
+        let text = failure(&e);
+        assert!(
+            text.contains("the server does not offer STARTTLS"),
+            "{text}"
+        );
+        assert!(text.contains("under Security"), "{text}");
+    }
+}
