@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::message::FileBody;
 use crate::message::{self, Draft};
-use crate::smtp::transport::FileBody;
 use crate::smtp::{
     self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
     Mechanism, QuitAfter, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,

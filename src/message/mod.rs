@@ -24,6 +24,7 @@
 mod address;
 mod attachments;
 mod error;
+mod file;
 mod headers;
 mod stream;
 #[cfg(test)]
@@ -38,6 +39,7 @@ use lettre::message::{Attachment, Body, Mailboxes, MultiPart, SinglePart};
 pub use address::{Field, parse_mailboxes};
 pub use attachments::guess_content_type;
 pub use error::BuildError;
+pub use file::FileBody;
 /// A parsed mailbox: optional display name plus address (lettre's type).
 pub use lettre::message::Mailbox;
 pub use stream::StreamedMessage;

@@ -6,7 +6,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use super::transcript::{arrow, line_color};
+use super::style::{arrow, line_color};
 use crate::smtp::transcript::{format_delta, shorten};
 use crate::smtp::{Direction, TranscriptEvent, explain};
 

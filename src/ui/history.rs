@@ -1,6 +1,5 @@
-//! Drafts, the outbox and sent history: what is kept on disk
-//! (`<data>/drafts/<id>.json`, `<data>/sent/<id>.json`, see
-//! [`crate::store::records`]) and the lists that show it.
+//! The lists of drafts, the outbox and sent history (the records are
+//! [`crate::store::mail`]'s).
 //!
 //! A failed send is its draft's failed attempt, not a copy: the outbox is
 //! the drafts that carry one. Sending it again, from the outbox or the
@@ -8,75 +7,7 @@
 
 use egui::RichText;
 
-use super::AccountChoice;
-use super::compose::ComposeState;
-use crate::smtp::TranscriptEvent;
-
-/// A draft on disk.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct DraftRecord {
-    /// When it was last saved (Unix seconds).
-    pub saved_at: i64,
-    /// The account it is to be sent with.
-    pub account: AccountChoice,
-    /// The message.
-    pub message: ComposeState,
-    /// The last failed send, when it is in the outbox.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempt: Option<Attempt>,
-    /// Fields from a newer Postscope, kept as they were.
-    #[serde(flatten)]
-    pub unknown: serde_json::Map<String, serde_json::Value>,
-}
-
-/// A send that failed.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Attempt {
-    /// When (Unix seconds).
-    pub at: i64,
-    /// The server, `host:port`.
-    pub server: String,
-    /// The stage it failed in.
-    pub stage: String,
-    /// What went wrong, with the server's reply.
-    pub error: String,
-    /// True when the server may have delivered it anyway (the connection
-    /// ended after the final dot): a retry asks first.
-    pub delivery_unknown: bool,
-    /// Recipients that got it before the failure (a later transaction of
-    /// the same send failed): a retry would reach them twice.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub delivered: Vec<String>,
-    /// The exchange, secrets redacted.
-    pub transcript: Vec<TranscriptEvent>,
-}
-
-/// A message that was delivered.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct SentRecord {
-    /// When (Unix seconds).
-    pub sent_at: i64,
-    /// The account's name as shown.
-    pub account: String,
-    /// The server, `host:port`.
-    pub server: String,
-    /// The envelope recipients that got it.
-    pub delivered: Vec<String>,
-    /// The server's reply to the final dot.
-    pub final_reply: Option<String>,
-    /// Bytes of message data.
-    pub message_bytes: u64,
-    /// The message as composed.
-    pub message: ComposeState,
-    /// The exchange, secrets redacted.
-    pub transcript: Vec<TranscriptEvent>,
-    /// Fields from a newer Postscope, kept as they were.
-    #[serde(flatten)]
-    pub unknown: serde_json::Map<String, serde_json::Value>,
-}
+use crate::store::mail::{DraftRecord, SentRecord};
 
 /// What the lists ask the App to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,46 +239,4 @@ pub fn sent_ui(
             }
         });
     intent
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_round_trip_and_keep_unknown_fields() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = crate::store::records::Folder::new(dir.path().to_owned());
-        let record = DraftRecord {
-            saved_at: 1_764_000_000,
-            account: AccountChoice::Saved("work".into()),
-            message: ComposeState::example(),
-            attempt: Some(Attempt {
-                at: 1_764_000_100,
-                server: "smtp.example.org:587".into(),
-                stage: "RCPT TO".into(),
-                error: "451 try later".into(),
-                delivery_unknown: false,
-                delivered: Vec::new(),
-                transcript: Vec::new(),
-            }),
-            unknown: serde_json::Map::new(),
-        };
-        folder.save("a", &record).unwrap();
-        assert_eq!(folder.load::<DraftRecord>("a").unwrap(), Some(record));
-
-        std::fs::write(
-            folder.path("b").unwrap(),
-            r#"{"saved_at":5,"flag":"from the future","message":{"subject":"x","color":"red"}}"#,
-        )
-        .unwrap();
-        let b: DraftRecord = folder.load("b").unwrap().unwrap();
-        assert_eq!(b.account, AccountChoice::Sandbox);
-        folder.save("b", &b).unwrap();
-        let text = std::fs::read_to_string(folder.path("b").unwrap()).unwrap();
-        assert!(
-            text.contains("from the future") && text.contains("\"color\""),
-            "{text}"
-        );
-    }
 }

@@ -29,11 +29,12 @@ use egui::{Color32, RichText};
 use crate::sandbox::Sandbox;
 use crate::smtp::{self, ClientId, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
 use crate::store::DataDirs;
+use crate::store::mail::{AccountChoice, Attempt, Composed, DraftRecord, Mail, SentRecord};
 use crate::store::secrets::{Keychain, SecretStore};
 use crate::store::settings::{AuthSetting, Settings};
 use accounts::{AccountsIntent, AccountsView, SecretFacts, TestState};
-use compose::{ComposeIntent, ComposeState};
-use history::{Attempt, DraftRecord, HistoryIntent, SentRecord};
+use compose::ComposeIntent;
+use history::HistoryIntent;
 use inbox::InboxView;
 use transcript::{TranscriptIntent, TranscriptView};
 use worker::{Background, Login, SecretSource, SendJob, SendMsg, SendSpec, Tasks, Work};
@@ -114,19 +115,6 @@ pub enum Tab {
     Accounts,
 }
 
-/// Which server to send through.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum AccountChoice {
-    /// The SMTP server inside the app.
-    #[default]
-    Sandbox,
-    /// A saved account, by name.
-    Saved(String),
-    /// A server typed in for this session.
-    Custom,
-}
-
 /// A server typed in for this session (saved accounts come with the
 /// keychain); the password lives only in memory, and `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
@@ -202,7 +190,7 @@ struct Sending {
     account: AccountChoice,
     account_label: String,
     server: String,
-    message: ComposeState,
+    message: Composed,
     /// This session's transcript (the panel may be showing something else
     /// by the time it ends).
     events: Vec<smtp::TranscriptEvent>,
@@ -251,7 +239,9 @@ pub struct App {
     /// The session-only server, when [`AccountChoice::Custom`] is picked.
     pub custom: CustomServer,
     /// The message being written.
-    pub compose: ComposeState,
+    pub compose: Composed,
+    /// The Cc, Bcc and Reply-To rows were opened for this message.
+    compose_more: bool,
     /// The transcript of the current or last session.
     pub transcript: TranscriptView,
     /// The status bar.
@@ -284,7 +274,7 @@ pub struct App {
     keychain_problem: Option<String>,
     /// The draft as last saved; `None` until the saved ones have been read
     /// (so the example never overwrites a real draft).
-    saved_draft: Option<ComposeState>,
+    saved_draft: Option<Composed>,
     /// When the form first differed from the saved draft.
     dirty_since: Option<std::time::Instant>,
     confirm_delete_draft: Option<String>,
@@ -305,7 +295,8 @@ impl App {
             tab: Tab::Compose,
             account: AccountChoice::Sandbox,
             custom: CustomServer::default(),
-            compose: ComposeState::example(),
+            compose: compose::example(),
+            compose_more: false,
             transcript: TranscriptView::default(),
             status: Status::Idle(String::new()),
             settings: Settings::default(),
@@ -644,7 +635,7 @@ impl App {
             AccountChoice::Saved(name) => {
                 self.settings.account(name).and_then(|a| a.from_mailbox())
             }
-            AccountChoice::Sandbox => Some(ComposeState::example().from),
+            AccountChoice::Sandbox => Some(compose::example().from),
             AccountChoice::Custom => None,
         };
         let current = self.compose.from.trim().to_owned();
@@ -671,6 +662,7 @@ impl App {
         self.draft_id = id.to_owned();
         self.compose = record.message.clone();
         self.saved_draft = Some(record.message.clone());
+        self.compose_more = false;
         self.dirty_since = None;
         self.confirm_resend = false;
         if match &record.account {
@@ -697,11 +689,12 @@ impl App {
     fn start_blank(&mut self) {
         let from = self.compose.from.clone();
         self.draft_id = crate::store::records::new_id();
-        self.compose = ComposeState {
+        self.compose = Composed {
             from,
-            ..ComposeState::default()
+            ..Composed::default()
         };
         self.saved_draft = self.dirs.as_ref().map(|_| self.compose.clone());
+        self.compose_more = false;
         self.dirty_since = None;
         self.confirm_resend = false;
     }
@@ -991,9 +984,12 @@ impl App {
             Background::StoreLoaded(loaded) => {
                 let worker::Loaded {
                     settings,
-                    drafts,
-                    sent,
-                    problems,
+                    mail:
+                        Mail {
+                            drafts,
+                            sent,
+                            problems,
+                        },
                     keychain_problem,
                 } = *loaded;
                 self.settings = settings;
@@ -1005,7 +1001,7 @@ impl App {
                         self.drafts.push((id, record));
                     }
                 }
-                let untouched = self.compose == ComposeState::example();
+                let untouched = self.compose == compose::example();
                 let newest = self.drafts.first().cloned();
                 match newest {
                     Some((id, record)) if untouched => {
@@ -1023,7 +1019,7 @@ impl App {
                             None => "Restored the draft from your last session".into(),
                         });
                     }
-                    _ => self.saved_draft = Some(ComposeState::example()),
+                    _ => self.saved_draft = Some(compose::example()),
                 }
                 if !problems.is_empty() {
                     self.status = Status::Failed(problems.join("; "));
@@ -1609,7 +1605,11 @@ impl eframe::App for App {
                 }
                 ui.add_space(4.0);
                 let blocker = self.send_blocker();
-                compose_intent = self.compose.ui(ui, blocker.as_deref());
+                compose_intent = compose::Form {
+                    message: &mut self.compose,
+                    more: &mut self.compose_more,
+                }
+                .ui(ui, blocker.as_deref());
             }
             Tab::Drafts | Tab::Outbox => {
                 history_intent = history::drafts_ui(

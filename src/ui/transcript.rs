@@ -6,9 +6,10 @@
 use egui::text::LayoutJob;
 use egui::{Color32, FontId, RichText, TextFormat};
 
+use super::style::{arrow, line_color};
+use crate::smtp::TranscriptEvent;
 use crate::smtp::explain;
 use crate::smtp::transcript::TranscriptHeader;
-use crate::smtp::{Direction, ReplyClass, TranscriptEvent};
 
 /// What the panel asks the App to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,53 +239,6 @@ impl TranscriptView {
     }
 }
 
-/// The colour of a line: client lines blue, replies by class, notes grey,
-/// errors red; lighter shades on a dark background.
-pub fn line_color(event: &TranscriptEvent, dark: bool) -> Color32 {
-    let pick = |light: Color32, dark_c: Color32| if dark { dark_c } else { light };
-    match event.direction {
-        Direction::Sent => pick(
-            Color32::from_rgb(0x1f, 0x5f, 0xbf),
-            Color32::from_rgb(0x7c, 0xb7, 0xff),
-        ),
-        Direction::Received => match event.class() {
-            Some(ReplyClass::PositiveCompletion) => pick(
-                Color32::from_rgb(0x1b, 0x7f, 0x2a),
-                Color32::from_rgb(0x7d, 0xd8, 0x8a),
-            ),
-            Some(ReplyClass::PositiveIntermediate) => pick(
-                Color32::from_rgb(0x00, 0x7b, 0x83),
-                Color32::from_rgb(0x6f, 0xd6, 0xdc),
-            ),
-            Some(ReplyClass::TransientNegative) => pick(
-                Color32::from_rgb(0xa8, 0x62, 0x00),
-                Color32::from_rgb(0xff, 0xc1, 0x5e),
-            ),
-            Some(ReplyClass::PermanentNegative) | None => pick(
-                Color32::from_rgb(0xc0, 0x1c, 0x28),
-                Color32::from_rgb(0xff, 0x7b, 0x7b),
-            ),
-        },
-        Direction::Note => pick(Color32::from_gray(0x60), Color32::from_gray(0xa0)),
-        Direction::Error => pick(
-            Color32::from_rgb(0xc0, 0x1c, 0x28),
-            Color32::from_rgb(0xff, 0x6b, 0x6b),
-        ),
-    }
-}
-
-/// The arrow that tells client and server apart at a glance.
-pub fn arrow(event: &TranscriptEvent) -> &'static str {
-    match (event.direction, event.secure) {
-        (Direction::Sent, false) => "→",
-        (Direction::Sent, true) => "⇒",
-        (Direction::Received, false) => "←",
-        (Direction::Received, true) => "⇐",
-        (Direction::Note, _) => "•",
-        (Direction::Error, _) => "✖",
-    }
-}
-
 /// One row: time, arrow, text, as one label (so a screen reader reads it whole).
 fn row_job(event: &TranscriptEvent, font: &FontId, dark: bool) -> LayoutJob {
     let mut job = LayoutJob::default();
@@ -306,7 +260,7 @@ fn row_job(event: &TranscriptEvent, font: &FontId, dark: bool) -> LayoutJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::ReplyCode;
+    use crate::smtp::{Direction, ReplyCode};
     use std::time::Duration;
 
     fn ev(direction: Direction, text: &str, code: Option<u16>) -> TranscriptEvent {

@@ -15,11 +15,10 @@ use crate::smtp::{
     Mechanism, Report, Secret, SessionConfig, SessionError, Target, Timeouts, TlsMode, TlsOptions,
 };
 use crate::store::DataDirs;
+use crate::store::mail::{Attachment, Mail, SentRecord};
 use crate::store::records::Folder;
 use crate::store::secrets::SecretStore;
 use crate::store::settings::{AuthSetting, Settings};
-use crate::ui::compose::ComposeState;
-use crate::ui::history::{DraftRecord, SentRecord};
 
 /// Wakes the UI from another thread.
 pub type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;
@@ -253,23 +252,10 @@ pub fn spawn_session(work: Work, spec: SendSpec, notify: Notify) -> SendJob {
     SendJob { rx, cancel }
 }
 
-/// An attachment in the compose form, after its file was looked at.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AttachmentEntry {
-    /// The file.
-    pub path: PathBuf,
-    /// Its name, as the recipient will see it.
-    pub name: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// The guessed content type.
-    pub content_type: String,
-}
-
 /// Results of small background jobs.
 pub enum Background {
     /// Files were looked at for attaching: entries, and errors naming the file.
-    Inspected(Vec<Result<AttachmentEntry, String>>),
+    Inspected(Vec<Result<Attachment, String>>),
     /// The user picked files in the open dialog.
     Picked(Vec<PathBuf>),
     /// A save finished.
@@ -316,56 +302,19 @@ pub enum CaFor {
 pub struct Loaded {
     /// Accounts and preferences.
     pub settings: Settings,
-    /// Drafts and the outbox, newest first.
-    pub drafts: Vec<(String, DraftRecord)>,
-    /// Sent history, newest first.
-    pub sent: Vec<(String, SentRecord)>,
-    /// Files that could not be read (each kept aside), in sentences.
-    pub problems: Vec<String>,
+    /// Drafts, the outbox and sent history.
+    pub mail: Mail,
     /// Why the keychain cannot be used, if saved accounts need it and it
     /// cannot.
     pub keychain_problem: Option<String>,
 }
 
-/// Reads settings, drafts and history. A draft left by an older version
-/// (`drafts/current.json`, the bare form) becomes a draft record first.
+/// Reads settings, drafts and history, and asks the keychain only when an
+/// account needs it (it may prompt to unlock).
 pub fn load_store(dirs: &DataDirs, secrets: &dyn SecretStore) -> Loaded {
-    let mut problems = Vec::new();
     let (settings, problem) = Settings::load(dirs);
-    problems.extend(problem.map(|p| p.to_string()));
-    let drafts = Folder::drafts(dirs);
-    let legacy = drafts.dir().join("current.json");
-    match crate::store::read_json::<ComposeState>(&legacy) {
-        Ok(Some(message)) => {
-            let record = DraftRecord {
-                saved_at: crate::clock::unix_secs(
-                    std::fs::metadata(&legacy)
-                        .and_then(|m| m.modified())
-                        .unwrap_or_else(|_| std::time::SystemTime::now()),
-                ),
-                message,
-                ..DraftRecord::default()
-            };
-            match drafts.save(&crate::store::records::new_id(), &record) {
-                Ok(()) => {
-                    let _ = std::fs::remove_file(&legacy);
-                }
-                Err(e) => problems.push(format!("cannot move {}: {e}", legacy.display())),
-            }
-        }
-        Ok(None) => {}
-        Err(e) => problems.push(e.to_string()),
-    }
-    let mut listing = drafts.list::<DraftRecord>();
-    problems.extend(listing.problems.iter().map(|p| p.to_string()));
-    listing
-        .records
-        .sort_by_key(|(_, r)| std::cmp::Reverse(r.saved_at));
-    let mut sent = Folder::sent(dirs).list::<SentRecord>();
-    problems.extend(sent.problems.iter().map(|p| p.to_string()));
-    sent.records
-        .sort_by_key(|(_, r)| std::cmp::Reverse(r.sent_at));
-    // Asked only when an account needs it (it may prompt to unlock).
+    let mut mail = Mail::load(dirs);
+    mail.problems.splice(0..0, problem.map(|p| p.to_string()));
     let keychain_problem = settings
         .accounts
         .iter()
@@ -374,9 +323,7 @@ pub fn load_store(dirs: &DataDirs, secrets: &dyn SecretStore) -> Loaded {
         .map(|e| e.to_string());
     Loaded {
         settings,
-        drafts: listing.records,
-        sent: sent.records,
-        problems,
+        mail,
         keychain_problem,
     }
 }
@@ -461,7 +408,7 @@ impl Tasks {
     pub fn inspect(&self, paths: Vec<PathBuf>) {
         self.spawn("postscope-inspect", move || {
             Some(Background::Inspected(
-                paths.into_iter().map(|p| inspect_file(&p)).collect(),
+                paths.into_iter().map(|p| Attachment::inspect(&p)).collect(),
             ))
         });
     }
@@ -675,22 +622,4 @@ pub fn read_transcript(
     let (header, events) = crate::smtp::transcript::parse_jsonl(&text)
         .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
     Ok((path.to_owned(), header, events))
-}
-
-/// Size and type of a file to attach, or why it cannot be attached.
-pub fn inspect_file(path: &std::path::Path) -> Result<AttachmentEntry, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!("{} is not a file", path.display()));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    Ok(AttachmentEntry {
-        path: path.to_owned(),
-        name,
-        size: meta.len(),
-        content_type: message::guess_content_type(path),
-    })
 }

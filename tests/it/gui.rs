@@ -9,7 +9,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use mail_parser::MimeHeaders;
 use postscope::smtp::TlsMode;
-use postscope::ui::{AccountChoice, App, AppOptions, Status, Tab};
+use postscope::store::mail::AccountChoice;
+use postscope::ui::{App, AppOptions, Status, Tab};
 
 use crate::server::{Mode, ServerOptions, TestServer};
 

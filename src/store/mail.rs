@@ -1,0 +1,429 @@
+//! The mail Postscope keeps: drafts (and the outbox, which is drafts whose
+//! last send failed) and sent history, as they are on disk
+//! (`<data>/drafts/<id>.json`, `<data>/sent/<id>.json`). Data only: how a
+//! window shows them is `ui/`'s business.
+//!
+//! A failed send is its draft's failed attempt, not a copy: sending it
+//! again sends that one message once and moves it to Sent.
+
+use std::path::{Path, PathBuf};
+
+use super::DataDirs;
+use super::records::{Folder, new_id};
+use crate::message::{self, Draft, Field};
+use crate::smtp::TranscriptEvent;
+
+/// Which server a message goes through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum AccountChoice {
+    /// The SMTP server inside the app.
+    #[default]
+    Sandbox,
+    /// A saved account, by name.
+    Saved(String),
+    /// A server typed in for one session.
+    Custom,
+}
+
+/// A file attached to a message, as it was when it was attached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    /// The file.
+    pub path: PathBuf,
+    /// Its name, as the recipient will see it.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The guessed content type.
+    pub content_type: String,
+}
+
+impl Attachment {
+    /// Looks at a file to attach: its size and type, or why it cannot be
+    /// attached (naming the file).
+    pub fn inspect(path: &Path) -> Result<Attachment, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!("{} is not a file", path.display()));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(Attachment {
+            path: path.to_owned(),
+            name,
+            size: meta.len(),
+            content_type: message::guess_content_type(path),
+        })
+    }
+}
+
+/// A message as its author wrote it: the fields of the compose form, kept
+/// in drafts and sent history. Fields from a newer Postscope are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Composed {
+    /// From (one mailbox).
+    pub from: String,
+    /// To (a comma-separated list).
+    pub to: String,
+    /// Cc.
+    pub cc: String,
+    /// Bcc.
+    pub bcc: String,
+    /// Reply-To.
+    pub reply_to: String,
+    /// Subject.
+    pub subject: String,
+    /// The body text.
+    pub body: String,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+    /// Fields written by a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A key older versions wrote into a message: whether the form showed its
+/// Cc row. It is the window's state, not the message's; it is dropped on
+/// reading.
+const OLD_FORM_STATE: &str = "show_more";
+
+impl Composed {
+    /// True when nothing but From is filled in: not worth keeping as a draft.
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.to,
+            &self.cc,
+            &self.bcc,
+            &self.reply_to,
+            &self.subject,
+            &self.body,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+            && self.attachments.is_empty()
+    }
+
+    /// True when Cc, Bcc or Reply-To has something in it.
+    pub fn has_more_fields(&self) -> bool {
+        [&self.cc, &self.bcc, &self.reply_to]
+            .iter()
+            .any(|s| !s.trim().is_empty())
+    }
+
+    /// The draft the message is built from.
+    pub fn draft(&self) -> Draft {
+        Draft {
+            from: self.from.clone(),
+            to: vec![self.to.clone()],
+            cc: vec![self.cc.clone()],
+            bcc: vec![self.bcc.clone()],
+            reply_to: vec![self.reply_to.clone()],
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            headers: Vec::new(),
+            attachments: self.attachments.iter().map(|a| a.path.clone()).collect(),
+        }
+    }
+
+    /// Adds attachments, skipping files already attached.
+    pub fn attach(&mut self, entries: impl IntoIterator<Item = Attachment>) {
+        for entry in entries {
+            if !self.attachments.iter().any(|a| a.path == entry.path) {
+                self.attachments.push(entry);
+            }
+        }
+    }
+
+    /// The problems that stop the message from being sent, in form order.
+    pub fn problems(&self) -> Vec<(Field, String)> {
+        let mut out = Vec::new();
+        match message::parse_mailboxes(Field::From, &self.from) {
+            Ok(v) if v.len() == 1 => {}
+            Ok(v) if v.is_empty() => {
+                out.push((Field::From, "From is empty: give your address".into()))
+            }
+            Ok(_) => out.push((Field::From, "From must be one address".into())),
+            Err(e) => out.push((Field::From, e.to_string())),
+        }
+        let mut recipients = 0;
+        for (field, text) in [
+            (Field::To, &self.to),
+            (Field::Cc, &self.cc),
+            (Field::Bcc, &self.bcc),
+            (Field::ReplyTo, &self.reply_to),
+        ] {
+            match message::parse_mailboxes(field, text) {
+                Ok(v) if field != Field::ReplyTo => recipients += v.len(),
+                Ok(_) => {}
+                Err(e) => out.push((field, e.to_string())),
+            }
+        }
+        if recipients == 0 && !out.iter().any(|(f, _)| *f != Field::From) {
+            out.push((
+                Field::To,
+                "no recipients: give at least one of To, Cc or Bcc".into(),
+            ));
+        }
+        out
+    }
+
+    fn forget_form_state(&mut self) {
+        self.unknown.remove(OLD_FORM_STATE);
+    }
+}
+
+/// A draft on disk.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DraftRecord {
+    /// When it was last saved (Unix seconds).
+    pub saved_at: i64,
+    /// The account it is to be sent with.
+    pub account: AccountChoice,
+    /// The message.
+    pub message: Composed,
+    /// The last failed send, when it is in the outbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<Attempt>,
+    /// Fields from a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A send that failed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Attempt {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The server, `host:port`.
+    pub server: String,
+    /// The stage it failed in.
+    pub stage: String,
+    /// What went wrong, with the server's reply.
+    pub error: String,
+    /// True when the server may have delivered it anyway (the connection
+    /// ended after the final dot): a retry asks first.
+    pub delivery_unknown: bool,
+    /// Recipients that got it before the failure (a later transaction of
+    /// the same send failed): a retry would reach them twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivered: Vec<String>,
+    /// The exchange, secrets redacted.
+    pub transcript: Vec<TranscriptEvent>,
+}
+
+/// A message that was delivered.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SentRecord {
+    /// When (Unix seconds).
+    pub sent_at: i64,
+    /// The account's name as shown.
+    pub account: String,
+    /// The server, `host:port`.
+    pub server: String,
+    /// The envelope recipients that got it.
+    pub delivered: Vec<String>,
+    /// The server's reply to the final dot.
+    pub final_reply: Option<String>,
+    /// Bytes of message data.
+    pub message_bytes: u64,
+    /// The message as composed.
+    pub message: Composed,
+    /// The exchange, secrets redacted.
+    pub transcript: Vec<TranscriptEvent>,
+    /// Fields from a newer Postscope, kept as they were.
+    #[serde(flatten)]
+    pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Drafts and sent history as read from disk.
+#[derive(Debug, Default)]
+pub struct Mail {
+    /// Drafts and the outbox, newest first.
+    pub drafts: Vec<(String, DraftRecord)>,
+    /// Sent history, newest first.
+    pub sent: Vec<(String, SentRecord)>,
+    /// Files that could not be read (each kept aside), in sentences.
+    pub problems: Vec<String>,
+}
+
+impl Mail {
+    /// Reads drafts and history. A draft left by an older version
+    /// (`drafts/current.json`, the bare form) becomes a draft record first.
+    pub fn load(dirs: &DataDirs) -> Mail {
+        let mut problems = Vec::new();
+        let drafts = Folder::drafts(dirs);
+        let legacy = drafts.dir().join("current.json");
+        match super::read_json::<Composed>(&legacy) {
+            Ok(Some(mut message)) => {
+                message.forget_form_state();
+                let record = DraftRecord {
+                    saved_at: crate::clock::unix_secs(
+                        std::fs::metadata(&legacy)
+                            .and_then(|m| m.modified())
+                            .unwrap_or_else(|_| std::time::SystemTime::now()),
+                    ),
+                    message,
+                    ..DraftRecord::default()
+                };
+                match drafts.save(&new_id(), &record) {
+                    Ok(()) => {
+                        let _ = std::fs::remove_file(&legacy);
+                    }
+                    Err(e) => problems.push(format!("cannot move {}: {e}", legacy.display())),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(e.to_string()),
+        }
+        let mut listing = drafts.list::<DraftRecord>();
+        problems.extend(listing.problems.iter().map(|p| p.to_string()));
+        listing
+            .records
+            .sort_by_key(|(_, r)| std::cmp::Reverse(r.saved_at));
+        for (_, r) in &mut listing.records {
+            r.message.forget_form_state();
+        }
+        let mut sent = Folder::sent(dirs).list::<SentRecord>();
+        problems.extend(sent.problems.iter().map(|p| p.to_string()));
+        sent.records
+            .sort_by_key(|(_, r)| std::cmp::Reverse(r.sent_at));
+        for (_, r) in &mut sent.records {
+            r.message.forget_form_state();
+        }
+        Mail {
+            drafts: listing.records,
+            sent: sent.records,
+            problems,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Composed {
+        Composed {
+            from: "You <you@postscope.sandbox>".into(),
+            to: "Ada <ada@example.org>".into(),
+            subject: "Hello".into(),
+            body: "Hi\n".into(),
+            ..Composed::default()
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_keep_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = Folder::new(dir.path().to_owned());
+        let record = DraftRecord {
+            saved_at: 1_764_000_000,
+            account: AccountChoice::Saved("work".into()),
+            message: example(),
+            attempt: Some(Attempt {
+                at: 1_764_000_100,
+                server: "smtp.example.org:587".into(),
+                stage: "RCPT TO".into(),
+                error: "451 try later".into(),
+                delivery_unknown: false,
+                delivered: Vec::new(),
+                transcript: Vec::new(),
+            }),
+            unknown: serde_json::Map::new(),
+        };
+        folder.save("a", &record).unwrap();
+        assert_eq!(folder.load::<DraftRecord>("a").unwrap(), Some(record));
+
+        std::fs::write(
+            folder.path("b").unwrap(),
+            r#"{"saved_at":5,"flag":"from the future","message":{"subject":"x","color":"red"}}"#,
+        )
+        .unwrap();
+        let b: DraftRecord = folder.load("b").unwrap().unwrap();
+        assert_eq!(b.account, AccountChoice::Sandbox);
+        folder.save("b", &b).unwrap();
+        let text = std::fs::read_to_string(folder.path("b").unwrap()).unwrap();
+        assert!(
+            text.contains("from the future") && text.contains("\"color\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_message_keeps_fields_from_a_newer_version() {
+        let json = r#"{"subject": "hi", "to": "a@example.org", "priority": "high"}"#;
+        let draft: Composed = serde_json::from_str(json).unwrap();
+        assert_eq!(draft.subject, "hi");
+        let back = serde_json::to_value(&draft).unwrap();
+        assert_eq!(back["priority"], "high");
+        assert_eq!(back["to"], "a@example.org");
+    }
+
+    #[test]
+    fn problems_name_the_field() {
+        assert!(example().problems().is_empty());
+        let mut s = example();
+        s.to = "bob@".into();
+        let p = s.problems();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].0, Field::To);
+        assert!(p[0].1.contains("bob@"), "{}", p[0].1);
+
+        let mut s = example();
+        s.to.clear();
+        assert_eq!(s.problems()[0].0, Field::To);
+        s.bcc = "hidden@example.org".into();
+        assert!(s.problems().is_empty());
+
+        let mut s = example();
+        s.from = "a@example.org, b@example.org".into();
+        assert_eq!(s.problems()[0].0, Field::From);
+    }
+
+    #[test]
+    fn attaching_twice_keeps_one() {
+        let mut s = Composed::default();
+        let e = Attachment {
+            path: "/tmp/a.txt".into(),
+            name: "a.txt".into(),
+            size: 1,
+            content_type: "text/plain".into(),
+        };
+        s.attach([e.clone(), e]);
+        assert_eq!(s.attachments.len(), 1);
+    }
+
+    #[test]
+    fn loading_moves_an_old_draft_and_drops_form_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::at(dir.path());
+        let drafts = Folder::drafts(&dirs);
+        std::fs::create_dir_all(drafts.dir()).unwrap();
+        std::fs::write(
+            drafts.dir().join("current.json"),
+            r#"{"to":"a@example.org","subject":"old","show_more":true,"tag":"kept"}"#,
+        )
+        .unwrap();
+        std::fs::write(drafts.dir().join("broken.json"), "{ not json").unwrap();
+        let mail = Mail::load(&dirs);
+        assert_eq!(mail.drafts.len(), 1, "{:?}", mail.problems);
+        let message = &mail.drafts[0].1.message;
+        assert_eq!(message.subject, "old");
+        assert!(!message.unknown.contains_key("show_more"));
+        assert_eq!(message.unknown["tag"], "kept");
+        assert!(!drafts.dir().join("current.json").exists());
+        assert_eq!(mail.problems.len(), 1, "{:?}", mail.problems);
+        assert!(
+            mail.problems[0].contains("broken.json"),
+            "{:?}",
+            mail.problems
+        );
+    }
+}
