@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 
 use super::{SecurityArgs, UsageError, parse_server, usage_failure};
 use crate::store::DataDirs;
+use crate::store::accounts::{self, Change, IfNoKeychain};
 use crate::store::secrets::{Keychain, SecretStore};
 use crate::store::settings::{Account, AuthSetting, Settings};
 
@@ -152,9 +153,8 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         ));
     }
     let dirs = dirs()?;
-    let mut settings = load(&dirs)?;
-    // The secret first: if the keychain cannot take it, nothing is saved.
-    if logs_in {
+    let settings = load(&dirs)?;
+    let secret = if logs_in {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
             UsageError::Invalid(format!("cannot read the password from standard input: {e}"))
@@ -166,10 +166,11 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
                     .into(),
             ));
         }
-        Keychain
-            .set(&args.name, secret)
-            .map_err(|e| UsageError::Invalid(e.to_string()))?;
-    }
+        Some(secret.to_owned())
+    } else {
+        None
+    };
+    let existing = settings.account(&args.name);
     let account = Account {
         name: args.name.clone(),
         display_name: args.display_name,
@@ -185,19 +186,16 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
             .map(|p| std::path::absolute(&p).unwrap_or(p)),
         insecure: args.security.insecure,
         timeout_secs: args.security.timeout,
-        unknown: settings
-            .account(&args.name)
-            .map(|a| a.unknown.clone())
-            .unwrap_or_default(),
+        unknown: existing.map(|a| a.unknown.clone()).unwrap_or_default(),
     };
-    settings.accounts.retain(|a| a.name != account.name);
-    settings.accounts.push(account);
-    settings.save(&dirs).map_err(|e| {
-        UsageError::Invalid(format!(
-            "cannot save {}: {e}",
-            Settings::path(&dirs).display()
-        ))
-    })?;
+    // Adding a name that exists replaces that account.
+    let change = Change {
+        account,
+        original: existing.map(|a| a.name.clone()),
+        secret,
+    };
+    accounts::save(&dirs, &Keychain, change, IfNoKeychain::SaveNothing)
+        .map_err(|e| UsageError::Invalid(e.to_string()))?;
     println!(
         "Saved the account {:?} in {}{}.",
         args.name,
@@ -213,22 +211,9 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
 
 fn remove(name: &str) -> Result<(), UsageError> {
     let dirs = dirs()?;
-    let mut settings = load(&dirs)?;
-    if settings.account(name).is_none() {
-        return Err(UsageError::Invalid(format!(
-            "there is no account named {name:?}"
-        )));
-    }
-    Keychain
-        .delete(name)
+    load(&dirs)?;
+    accounts::delete(&dirs, &Keychain, name, IfNoKeychain::SaveNothing)
         .map_err(|e| UsageError::Invalid(e.to_string()))?;
-    settings.accounts.retain(|a| a.name != name);
-    settings.save(&dirs).map_err(|e| {
-        UsageError::Invalid(format!(
-            "cannot save {}: {e}",
-            Settings::path(&dirs).display()
-        ))
-    })?;
     println!("Removed the account {name:?} and its keychain entry.");
     Ok(())
 }

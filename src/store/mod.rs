@@ -12,6 +12,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod accounts;
 pub mod mail;
 pub mod records;
 pub mod secrets;

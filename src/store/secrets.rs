@@ -68,3 +68,50 @@ impl SecretStore for Keychain {
         }
     }
 }
+
+/// A keychain in memory for unit tests; `down` makes it behave like a
+/// missing one.
+#[cfg(test)]
+#[derive(Default)]
+pub struct Memory {
+    entries: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Every call fails as when no Secret Service runs.
+    pub down: bool,
+}
+
+#[cfg(test)]
+impl SecretStore for Memory {
+    fn set(&self, account: &str, secret: &str) -> Result<(), SecretError> {
+        self.check()?;
+        let mut entries = self.entries.lock().unwrap();
+        entries.insert(account.into(), secret.into());
+        Ok(())
+    }
+    fn get(&self, account: &str) -> Result<Option<String>, SecretError> {
+        self.check()?;
+        Ok(self.entries.lock().unwrap().get(account).cloned())
+    }
+    fn delete(&self, account: &str) -> Result<(), SecretError> {
+        self.check()?;
+        self.entries.lock().unwrap().remove(account);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Memory {
+    /// A keychain that is not there.
+    pub fn down() -> Memory {
+        Memory {
+            down: true,
+            ..Memory::default()
+        }
+    }
+
+    fn check(&self) -> Result<(), SecretError> {
+        if self.down {
+            return Err(SecretError::Unavailable("no Secret Service".into()));
+        }
+        Ok(())
+    }
+}

@@ -7,6 +7,7 @@
 use egui::RichText;
 
 use crate::smtp::{Report, Target, TlsMode};
+use crate::store::accounts::{Deleted, Saved, SecretPlace};
 use crate::store::settings::{Account, AuthSetting};
 
 /// A provider's settings, and what a person must know to log in there.
@@ -666,6 +667,32 @@ fn auth_text(a: AuthSetting) -> &'static str {
     }
 }
 
+/// What the status bar says after an account was saved.
+pub fn saved_message(saved: &Saved) -> String {
+    let mut message = format!("Saved the account {:?}", saved.name);
+    match saved.secret {
+        SecretPlace::ThisSession(_) => message.push_str(
+            "; the OS keychain is not available, so its password is kept for this session only",
+        ),
+        SecretPlace::Keychain => message.push_str("; its password is in the OS keychain"),
+        SecretPlace::Unchanged => {}
+    }
+    if let Some(problem) = &saved.settings_problem {
+        message.push_str(&format!(" ({problem})"));
+    }
+    message
+}
+
+/// What the status bar says after an account was deleted.
+pub fn deleted_message(name: &str, deleted: &Deleted) -> String {
+    match &deleted.keychain_problem {
+        None => format!("Deleted the account {name:?} and its keychain entry"),
+        Some(e) => format!(
+            "Deleted the account {name:?}, but its keychain entry could not be removed: {e}"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,257 +748,5 @@ mod tests {
         };
         assert!(edit.problems(&[existing]).is_empty());
         assert_eq!(edit.account().server, "[::1]:587");
-    }
-}
-
-/// What saving an account did.
-#[derive(Debug)]
-pub struct Saved {
-    /// The settings as now on disk.
-    pub settings: crate::store::settings::Settings,
-    /// The account's name.
-    pub name: String,
-    /// A sentence for the status bar.
-    pub message: String,
-    /// The secret, when the keychain could not take it: the App keeps it
-    /// for this session only.
-    pub session_secret: Option<String>,
-    /// Why the keychain could not be used, if it could not.
-    pub keychain_problem: Option<String>,
-}
-
-/// Saves an account (on a worker thread): the secret to the keychain, the
-/// rest to the settings file, re-read first so changes made meanwhile by
-/// `postscope account` are kept. A renamed account takes its keychain
-/// entry along. Without a keychain the settings are still saved and the
-/// secret is handed back for this session only.
-pub fn save_account(
-    dirs: &crate::store::DataDirs,
-    secrets: &dyn crate::store::secrets::SecretStore,
-    account: Account,
-    original: Option<String>,
-    secret: Option<String>,
-) -> Result<Saved, String> {
-    use crate::store::secrets::SecretError;
-    use crate::store::settings::Settings;
-    let (mut settings, problem) = Settings::load(dirs);
-    let name = account.name.clone();
-    if original.as_deref() != Some(name.as_str()) && settings.account(&name).is_some() {
-        return Err(format!("there is already an account named {name:?}"));
-    }
-    let renamed_from = original.clone().filter(|o| *o != name);
-    let mut keychain_problem = None;
-    let mut session_secret = None;
-    let mut note = |e: SecretError| {
-        if keychain_problem.is_none() {
-            keychain_problem = Some(e.to_string());
-        }
-    };
-    if account.logs_in() {
-        let moved = match (&secret, &renamed_from) {
-            (Some(s), _) => Some(s.clone()),
-            (None, Some(old)) => secrets.get(old).unwrap_or_else(|e| {
-                note(e);
-                None
-            }),
-            (None, None) => None,
-        };
-        if let Some(s) = moved
-            && let Err(e) = secrets.set(&name, &s)
-        {
-            note(e);
-            session_secret = Some(s);
-        }
-    } else if let Err(e) = secrets.delete(&name) {
-        note(e);
-    }
-    if let Some(old) = &renamed_from
-        && let Err(e) = secrets.delete(old)
-    {
-        note(e);
-    }
-    match original
-        .as_deref()
-        .and_then(|o| settings.accounts.iter().position(|a| a.name == o))
-    {
-        Some(i) => settings.accounts[i] = account,
-        None => settings.accounts.push(account),
-    }
-    settings
-        .save(dirs)
-        .map_err(|e| format!("cannot save {}: {e}", Settings::path(dirs).display()))?;
-    let mut message = format!("Saved the account {name:?}");
-    if session_secret.is_some() {
-        message.push_str(
-            "; the OS keychain is not available, so its password is kept for this session only",
-        );
-    } else if secret.is_some() {
-        message.push_str("; its password is in the OS keychain");
-    }
-    if let Some(problem) = problem {
-        message.push_str(&format!(" ({problem})"));
-    }
-    Ok(Saved {
-        settings,
-        name,
-        message,
-        session_secret,
-        keychain_problem,
-    })
-}
-
-/// Deletes an account and its keychain entry (on a worker thread).
-pub fn delete_account(
-    dirs: &crate::store::DataDirs,
-    secrets: &dyn crate::store::secrets::SecretStore,
-    name: &str,
-) -> Result<(crate::store::settings::Settings, String), String> {
-    use crate::store::settings::Settings;
-    let (mut settings, _) = Settings::load(dirs);
-    let keychain = secrets.delete(name).err();
-    settings.accounts.retain(|a| a.name != name);
-    settings
-        .save(dirs)
-        .map_err(|e| format!("cannot save {}: {e}", Settings::path(dirs).display()))?;
-    let message = match keychain {
-        None => format!("Deleted the account {name:?} and its keychain entry"),
-        Some(e) => format!(
-            "Deleted the account {name:?}, but its keychain entry could not be removed: {e}"
-        ),
-    };
-    Ok((settings, message))
-}
-
-#[cfg(test)]
-mod store_tests {
-    use super::*;
-    use crate::store::DataDirs;
-    use crate::store::secrets::{SecretError, SecretStore};
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    /// A keychain in memory; `down` makes it behave like a missing one.
-    #[derive(Default)]
-    struct Memory {
-        entries: Mutex<HashMap<String, String>>,
-        down: bool,
-    }
-
-    impl SecretStore for Memory {
-        fn set(&self, account: &str, secret: &str) -> Result<(), SecretError> {
-            if self.down {
-                return Err(SecretError::Unavailable("no Secret Service".into()));
-            }
-            self.entries
-                .lock()
-                .unwrap()
-                .insert(account.into(), secret.into());
-            Ok(())
-        }
-        fn get(&self, account: &str) -> Result<Option<String>, SecretError> {
-            if self.down {
-                return Err(SecretError::Unavailable("no Secret Service".into()));
-            }
-            Ok(self.entries.lock().unwrap().get(account).cloned())
-        }
-        fn delete(&self, account: &str) -> Result<(), SecretError> {
-            if self.down {
-                return Err(SecretError::Unavailable("no Secret Service".into()));
-            }
-            self.entries.lock().unwrap().remove(account);
-            Ok(())
-        }
-    }
-
-    fn account(name: &str) -> Account {
-        Account {
-            name: name.into(),
-            server: "smtp.example.org:587".into(),
-            user: Some("ada".into()),
-            ..Account::default()
-        }
-    }
-
-    #[test]
-    fn save_rename_and_delete_move_the_keychain_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let dirs = DataDirs::at(dir.path());
-        let keychain = Memory::default();
-        let saved = save_account(
-            &dirs,
-            &keychain,
-            account("work"),
-            None,
-            Some("s3cret".into()),
-        )
-        .unwrap();
-        assert_eq!(saved.session_secret, None);
-        assert_eq!(keychain.get("work").unwrap().as_deref(), Some("s3cret"));
-        let file = std::fs::read_to_string(crate::store::settings::Settings::path(&dirs)).unwrap();
-        assert!(!file.contains("s3cret"), "{file}");
-
-        // A second account of the same name is refused.
-        let clash = save_account(&dirs, &keychain, account("work"), None, None).unwrap_err();
-        assert!(clash.contains("already"), "{clash}");
-
-        // Renamed without retyping: the secret follows.
-        let saved = save_account(
-            &dirs,
-            &keychain,
-            account("office"),
-            Some("work".into()),
-            None,
-        )
-        .unwrap();
-        assert_eq!(saved.settings.accounts.len(), 1);
-        assert_eq!(keychain.get("office").unwrap().as_deref(), Some("s3cret"));
-        assert_eq!(keychain.get("work").unwrap(), None);
-
-        let (settings, message) = delete_account(&dirs, &keychain, "office").unwrap();
-        assert!(settings.accounts.is_empty(), "{message}");
-        assert_eq!(keychain.get("office").unwrap(), None);
-    }
-
-    #[test]
-    fn without_a_keychain_the_secret_is_for_this_session_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let dirs = DataDirs::at(dir.path());
-        let keychain = Memory {
-            down: true,
-            ..Memory::default()
-        };
-        let saved = save_account(
-            &dirs,
-            &keychain,
-            account("work"),
-            None,
-            Some("s3cret".into()),
-        )
-        .unwrap();
-        assert_eq!(saved.session_secret.as_deref(), Some("s3cret"));
-        assert!(saved.keychain_problem.unwrap().contains("not available"));
-        assert!(
-            saved.message.contains("this session only"),
-            "{}",
-            saved.message
-        );
-        // Saved without the password: no file holds it.
-        for entry in walk(dir.path()) {
-            let text = std::fs::read_to_string(&entry).unwrap_or_default();
-            assert!(!text.contains("s3cret"), "{}", entry.display());
-        }
-    }
-
-    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-        out
     }
 }

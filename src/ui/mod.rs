@@ -29,6 +29,7 @@ use egui::{Color32, RichText};
 use crate::sandbox::Sandbox;
 use crate::smtp::{self, ClientId, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
 use crate::store::DataDirs;
+use crate::store::accounts::SecretPlace;
 use crate::store::mail::{AccountChoice, Attempt, Composed, DraftRecord, Mail, SentRecord};
 use crate::store::secrets::{Keychain, SecretStore};
 use crate::store::settings::{AuthSetting, Settings};
@@ -1026,23 +1027,23 @@ impl App {
                 }
             }
             Background::AccountSaved(Ok(saved)) => {
-                let accounts::Saved {
+                let message = accounts::saved_message(&saved);
+                let crate::store::accounts::Saved {
                     settings,
                     name,
-                    message,
-                    session_secret,
+                    secret,
                     keychain_problem,
+                    ..
                 } = *saved;
                 self.settings = settings;
-                match session_secret {
-                    Some(s) => {
+                match secret {
+                    SecretPlace::ThisSession(s) => {
                         self.session_secrets.insert(name.clone(), s);
                     }
-                    None => {
-                        if !self.accounts.form.secret.is_empty() {
-                            self.session_secrets.remove(&name);
-                        }
+                    SecretPlace::Keychain => {
+                        self.session_secrets.remove(&name);
                     }
+                    SecretPlace::Unchanged => {}
                 }
                 if let Some(old) = self.accounts.form.original.clone()
                     && old != name
@@ -1054,15 +1055,16 @@ impl App {
                         self.account = AccountChoice::Saved(name.clone());
                     }
                 }
-                self.keychain_problem = keychain_problem;
+                self.keychain_problem = keychain_problem.map(|e| e.to_string());
                 self.accounts.select(self.settings.account(&name));
                 self.status = Status::Sent(message);
             }
             Background::AccountSaved(Err(e)) => {
                 self.status = Status::Failed(format!("The account was not saved: {e}"));
             }
-            Background::AccountDeleted(Ok((settings, name, message))) => {
-                self.settings = settings;
+            Background::AccountDeleted(Ok((name, deleted))) => {
+                let message = accounts::deleted_message(&name, &deleted);
+                self.settings = deleted.settings;
                 self.session_secrets.remove(&name);
                 if self.account == AccountChoice::Saved(name) {
                     self.account = AccountChoice::Sandbox;
@@ -1235,13 +1237,12 @@ impl App {
                 }
                 let secret =
                     (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone());
-                self.tasks.save_account(
-                    dirs,
-                    self.secrets.clone(),
-                    form.account(),
-                    form.original.clone(),
+                let change = crate::store::accounts::Change {
+                    account: form.account(),
+                    original: form.original.clone(),
                     secret,
-                );
+                };
+                self.tasks.save_account(dirs, self.secrets.clone(), change);
             }
             AccountsIntent::Delete(name) => {
                 if let Some(dirs) = self.dirs.clone() {

@@ -15,6 +15,7 @@ use crate::smtp::{
     Mechanism, Report, Secret, SessionConfig, SessionError, Target, Timeouts, TlsMode, TlsOptions,
 };
 use crate::store::DataDirs;
+use crate::store::accounts::{self, Change, IfNoKeychain};
 use crate::store::mail::{Attachment, Mail, SentRecord};
 use crate::store::records::Folder;
 use crate::store::secrets::SecretStore;
@@ -267,9 +268,9 @@ pub enum Background {
     /// A CA file was picked, for the account form or the console.
     CaPicked(CaFor, PathBuf),
     /// An account was saved (or why not).
-    AccountSaved(Result<Box<crate::ui::accounts::Saved>, String>),
-    /// An account was deleted: the settings now, its name, a sentence.
-    AccountDeleted(Result<(Settings, String, String), String>),
+    AccountSaved(Result<Box<accounts::Saved>, String>),
+    /// An account was deleted: its name, and what became of it.
+    AccountDeleted(Result<(String, Box<accounts::Deleted>), String>),
     /// Writing a draft or a record failed.
     StoreFailed(String),
     /// The Compose message, built for the console's DATA (or why not).
@@ -513,19 +514,14 @@ impl Tasks {
         });
     }
 
-    /// Saves an account: secret to the keychain, the rest to settings.
-    pub fn save_account(
-        &self,
-        dirs: DataDirs,
-        secrets: Arc<dyn SecretStore>,
-        account: crate::store::settings::Account,
-        original: Option<String>,
-        secret: Option<String>,
-    ) {
+    /// Saves an account: secret to the keychain, the rest to settings;
+    /// without a keychain the secret comes back for this session.
+    pub fn save_account(&self, dirs: DataDirs, secrets: Arc<dyn SecretStore>, change: Change) {
         self.spawn("postscope-account-save", move || {
             Some(Background::AccountSaved(
-                crate::ui::accounts::save_account(&dirs, &*secrets, account, original, secret)
-                    .map(Box::new),
+                accounts::save(&dirs, &*secrets, change, IfNoKeychain::KeepForSession)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
             ))
         });
     }
@@ -534,8 +530,9 @@ impl Tasks {
     pub fn delete_account(&self, dirs: DataDirs, secrets: Arc<dyn SecretStore>, name: String) {
         self.spawn("postscope-account-delete", move || {
             Some(Background::AccountDeleted(
-                crate::ui::accounts::delete_account(&dirs, &*secrets, &name)
-                    .map(|(settings, message)| (settings, name, message)),
+                accounts::delete(&dirs, &*secrets, &name, IfNoKeychain::KeepForSession)
+                    .map(|deleted| (name, Box::new(deleted)))
+                    .map_err(|e| e.to_string()),
             ))
         });
     }

@@ -1,0 +1,242 @@
+//! Saving and deleting accounts: the settings file and the keychain entry
+//! together, one way for the command line and the window alike.
+//!
+//! The settings file is re-read before each change, so changes made
+//! meanwhile by another Postscope are kept. A renamed account takes its
+//! keychain entry along. What happens when the keychain cannot be used is
+//! the caller's choice ([`IfNoKeychain`]): the command line saves nothing, the
+//! window keeps the secret in memory for the session.
+
+use super::DataDirs;
+use super::secrets::{SecretError, SecretStore};
+use super::settings::{Account, Settings};
+
+/// What to do when the keychain cannot take or give a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfNoKeychain {
+    /// Change nothing at all, and say why (the command line).
+    SaveNothing,
+    /// Save the settings anyway; a new secret is handed back to be kept in
+    /// memory for this session (the window).
+    KeepForSession,
+}
+
+/// A change to one account.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The account as it is to be.
+    pub account: Account,
+    /// The name it had, when an existing account is edited (a different
+    /// name renames it); `None` adds a new one.
+    pub original: Option<String>,
+    /// A new password or token, if one was typed.
+    pub secret: Option<String>,
+}
+
+/// Where the secret of a saved account is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretPlace {
+    /// The account logs in with no secret change: the keychain entry, if
+    /// any, is as it was (or the account does not log in).
+    Unchanged,
+    /// The new (or moved) secret is in the keychain.
+    Keychain,
+    /// The keychain could not take it: only the caller has it, for this
+    /// session ([`IfNoKeychain::KeepForSession`]).
+    ThisSession(String),
+}
+
+/// What saving an account did.
+#[derive(Debug)]
+pub struct Saved {
+    /// The settings as now on disk.
+    pub settings: Settings,
+    /// The account's name.
+    pub name: String,
+    /// Where its secret is.
+    pub secret: SecretPlace,
+    /// Why the keychain could not be used, if it could not (the change was
+    /// made anyway: [`IfNoKeychain::KeepForSession`]).
+    pub keychain_problem: Option<SecretError>,
+    /// The settings file could not be read and was kept aside (a fresh one
+    /// was started), in a sentence.
+    pub settings_problem: Option<String>,
+}
+
+/// What deleting an account did.
+#[derive(Debug)]
+pub struct Deleted {
+    /// The settings as now on disk.
+    pub settings: Settings,
+    /// Why the keychain entry could not be removed, if it could not
+    /// ([`IfNoKeychain::KeepForSession`]).
+    pub keychain_problem: Option<SecretError>,
+}
+
+/// Why an account change was not made. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Adding, or renaming to, a name that is taken.
+    #[error("there is already an account named {0:?}")]
+    Exists(String),
+    /// No account has that name.
+    #[error("{}", not_found(.name, .known))]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: Vec<String>,
+    },
+    /// The keychain could not be used ([`IfNoKeychain::SaveNothing`]).
+    #[error("nothing was {what}: {source}")]
+    Keychain {
+        /// "saved" or "deleted".
+        what: &'static str,
+        /// Why.
+        source: SecretError,
+    },
+    /// The settings file could not be written.
+    #[error("cannot save {path}: {source}")]
+    Write {
+        /// The settings file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+fn not_found(name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        format!("there is no account named {name:?}")
+    } else {
+        format!(
+            "there is no account named {name:?}; saved accounts: {}",
+            known.join(", ")
+        )
+    }
+}
+
+/// Saves an account: its secret to the keychain, the rest to the settings
+/// file.
+pub fn save(
+    dirs: &DataDirs,
+    secrets: &dyn SecretStore,
+    change: Change,
+    policy: IfNoKeychain,
+) -> Result<Saved, AccountError> {
+    let (mut settings, settings_problem) = Settings::load(dirs);
+    let Change {
+        account,
+        original,
+        secret,
+    } = change;
+    let name = account.name.clone();
+    if original.as_deref() != Some(name.as_str()) && settings.account(&name).is_some() {
+        return Err(AccountError::Exists(name));
+    }
+    let before = original
+        .as_deref()
+        .and_then(|o| settings.account(o))
+        .cloned();
+    let renamed_from = before
+        .as_ref()
+        .map(|b| b.name.clone())
+        .filter(|o| *o != name);
+    let mut problem = None;
+    let mut note = |e: SecretError| -> Result<(), AccountError> {
+        match policy {
+            IfNoKeychain::SaveNothing => Err(AccountError::Keychain {
+                what: "saved",
+                source: e,
+            }),
+            IfNoKeychain::KeepForSession => {
+                problem.get_or_insert(e);
+                Ok(())
+            }
+        }
+    };
+    let mut place = SecretPlace::Unchanged;
+    if account.logs_in() {
+        let new = match (secret, &renamed_from) {
+            (Some(s), _) => Some(s),
+            (None, Some(old)) => secrets.get(old).or_else(|e| note(e).map(|()| None))?,
+            (None, None) => None,
+        };
+        if let Some(s) = new {
+            place = match secrets.set(&name, &s) {
+                Ok(()) => SecretPlace::Keychain,
+                Err(e) => {
+                    note(e)?;
+                    SecretPlace::ThisSession(s)
+                }
+            };
+        }
+    } else if before.as_ref().is_some_and(Account::logs_in) {
+        // It no longer logs in: its old secret goes.
+        if let Err(e) = secrets.delete(&name) {
+            note(e)?;
+        }
+    }
+    if let Some(old) = &renamed_from
+        && let Err(e) = secrets.delete(old)
+    {
+        note(e)?;
+    }
+    match before
+        .as_ref()
+        .and_then(|b| settings.accounts.iter().position(|a| a.name == b.name))
+    {
+        Some(i) => settings.accounts[i] = account,
+        None => settings.accounts.push(account),
+    }
+    write(dirs, &settings)?;
+    Ok(Saved {
+        settings,
+        name,
+        secret: place,
+        keychain_problem: problem,
+        settings_problem: settings_problem.map(|p| p.to_string()),
+    })
+}
+
+/// Deletes an account and its keychain entry.
+pub fn delete(
+    dirs: &DataDirs,
+    secrets: &dyn SecretStore,
+    name: &str,
+    policy: IfNoKeychain,
+) -> Result<Deleted, AccountError> {
+    let (mut settings, _) = Settings::load(dirs);
+    if settings.account(name).is_none() {
+        return Err(AccountError::NotFound {
+            name: name.to_owned(),
+            known: settings.accounts.iter().map(|a| a.name.clone()).collect(),
+        });
+    }
+    let keychain_problem = match (secrets.delete(name), policy) {
+        (Ok(()), _) => None,
+        (Err(source), IfNoKeychain::SaveNothing) => {
+            return Err(AccountError::Keychain {
+                what: "deleted",
+                source,
+            });
+        }
+        (Err(e), IfNoKeychain::KeepForSession) => Some(e),
+    };
+    settings.accounts.retain(|a| a.name != name);
+    write(dirs, &settings)?;
+    Ok(Deleted {
+        settings,
+        keychain_problem,
+    })
+}
+
+fn write(dirs: &DataDirs, settings: &Settings) -> Result<(), AccountError> {
+    settings.save(dirs).map_err(|source| AccountError::Write {
+        path: Settings::path(dirs).display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;
