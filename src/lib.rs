@@ -3,6 +3,7 @@
 //! server ([`sandbox`]), the desktop app ([`ui`]) and the headless command
 //! line ([`cli`]); the binary only parses arguments and dispatches.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod message;

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{SecurityArgs, UsageError, parse_server, usage_failure};
+use super::{SecurityArgs, UsageError, usage_failure};
+use crate::app::SecretProblem;
 use crate::store::DataDirs;
 use crate::store::accounts::{self, Change, IfNoKeychain};
-use crate::store::secrets::{Keychain, SecretStore};
+use crate::store::secrets::Keychain;
 use crate::store::settings::{Account, AuthSetting, Settings};
 
 /// The `account` subcommands.
@@ -85,14 +86,15 @@ pub fn find(name: &str) -> Result<Account, UsageError> {
 
 /// The account's password or token, from the keychain.
 pub fn secret(name: &str) -> Result<String, UsageError> {
-    match Keychain.get(name) {
-        Ok(Some(secret)) => Ok(secret),
-        Ok(None) => Err(UsageError::Invalid(format!(
-            "the keychain has no password for the account {name:?}: save it again with \
-             `postscope account add {name} … --auth-user USER` (password on standard input)"
-        ))),
-        Err(e) => Err(UsageError::Invalid(e.to_string())),
-    }
+    crate::app::read_secret(&Keychain, name).map_err(|e| {
+        UsageError::Invalid(match e {
+            SecretProblem::NotInKeychain(_) => format!(
+                "{e}: save it again with `postscope account add {name} … --auth-user USER` \
+                 (password on standard input)"
+            ),
+            SecretProblem::Keychain(e) => e.to_string(),
+        })
+    })
 }
 
 /// Runs an `account` subcommand.
@@ -132,8 +134,17 @@ fn list() -> Result<(), UsageError> {
 }
 
 fn add(args: AddArgs) -> Result<(), UsageError> {
-    parse_server(&args.server)?;
-    args.security.tls_options()?;
+    // The server as it will be used: a bad one is refused before saving.
+    let sec = &args.security;
+    super::request::server(&Account {
+        server: args.server.clone(),
+        tls: sec.tls,
+        ehlo: sec.ehlo.clone(),
+        ca_file: sec.ca_file.clone(),
+        insecure: sec.insecure,
+        timeout_secs: sec.timeout,
+        ..Account::default()
+    })?;
     if args.name.trim().is_empty() {
         return Err(UsageError::Invalid("the account name is empty".into()));
     }

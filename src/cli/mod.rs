@@ -9,23 +9,20 @@
 
 mod account;
 mod output;
+mod request;
 mod sandbox;
 mod values;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::message::FileBody;
-use crate::message::{self, Draft};
-use crate::smtp::{
-    self, AuthPlan, BodySource, CancelToken, ClientId, Connection, Credentials, Envelope, Job,
-    Mechanism, QuitAfter, Secret, SessionConfig, Target, Timeouts, TlsMode, TlsOptions,
-};
-use crate::store::settings::{Account, AuthSetting};
+use crate::app::{self, ProbeSpec};
+use crate::message;
+use crate::smtp::{CancelToken, QuitAfter, Target, TlsMode};
+use crate::store::settings::AuthSetting;
+use request::SendRequest;
 
 /// The exit statuses, as `--help` prints them.
 pub const EXIT_STATUS_HELP: &str = "\
@@ -216,10 +213,6 @@ pub struct SendArgs {
     /// `data` hangs up after the 354 without sending the message.
     #[arg(long, value_name = "STEP", help_heading = "Delivery", value_parser = values::quit_after())]
     pub quit_after: Option<QuitAfter>,
-
-    /// The account whose keychain entry holds the secret (from --account).
-    #[arg(skip)]
-    pub keychain_account: Option<String>,
 }
 
 /// `postscope probe`.
@@ -244,298 +237,11 @@ pub enum UsageError {
     Invalid(String),
 }
 
-/// Everything `send` needs, validated.
-pub struct SendRequest {
-    target: Target,
-    tls: TlsOptions,
-    config: SessionConfig,
-    message: Box<dyn BodySource>,
-    sensitive: Vec<String>,
-}
-
-/// Everything `probe` needs, validated.
-pub struct ProbeRequest {
-    target: Target,
-    tls: TlsOptions,
-    config: SessionConfig,
-}
-
 /// Parses `--server`: see [`Target::parse`].
 pub fn parse_server(s: &str) -> Result<Target, UsageError> {
     Target::parse(s).map_err(|why| {
         UsageError::Invalid(format!("--server {s:?}: {why}; write HOST or HOST:PORT"))
     })
-}
-
-impl ConnectArgs {
-    fn target(&self) -> Result<Target, UsageError> {
-        match &self.server {
-            Some(server) => parse_server(server),
-            None => Err(UsageError::Invalid(
-                "give --server HOST[:PORT] or --account NAME".into(),
-            )),
-        }
-    }
-
-    /// Fills what was not given on the command line from the saved account.
-    fn apply_account(&mut self) -> Result<Option<Account>, UsageError> {
-        let Some(name) = &self.account else {
-            return Ok(None);
-        };
-        let account = account::find(name)?;
-        self.server = self.server.take().or_else(|| Some(account.server.clone()));
-        let sec = &mut self.security;
-        sec.tls = sec.tls.or(account.tls);
-        sec.ehlo = sec.ehlo.take().or_else(|| account.ehlo.clone());
-        sec.ca_file = sec.ca_file.take().or_else(|| account.ca_file.clone());
-        sec.insecure |= account.insecure;
-        sec.timeout = sec.timeout.or(account.timeout_secs);
-        Ok(Some(account))
-    }
-}
-
-impl SecurityArgs {
-    fn tls_mode(&self, target: &Target) -> TlsMode {
-        TlsMode::or_default_for(self.tls, target.port)
-    }
-
-    fn tls_options(&self) -> Result<TlsOptions, UsageError> {
-        if let Some(path) = &self.ca_file {
-            // Read now so a bad file is a usage error (exit 1), not a TLS failure.
-            smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
-        }
-        Ok(TlsOptions {
-            ca_file: self.ca_file.clone(),
-            extra_roots: Vec::new(),
-            dangerous_accept_invalid_certs: self.insecure,
-        })
-    }
-
-    fn client_id(&self) -> Result<ClientId, UsageError> {
-        match &self.ehlo {
-            Some(name) => ClientId::parse(name).ok_or_else(|| {
-                UsageError::Invalid(format!(
-                    "--ehlo {name:?} is not a domain name or an IP address"
-                ))
-            }),
-            None => Ok(ClientId::local()),
-        }
-    }
-
-    fn timeouts(&self) -> Timeouts {
-        self.timeout
-            .map(|s| Timeouts::uniform(Duration::from_secs(s)))
-            .unwrap_or_default()
-    }
-}
-
-fn env_secret(var: &str, what: &str) -> Result<String, UsageError> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        Ok(_) => Err(UsageError::Invalid(format!(
-            "the environment variable {var} (the {what}) is empty"
-        ))),
-        Err(_) => Err(UsageError::Invalid(format!(
-            "the environment variable {var} (the {what}) is not set"
-        ))),
-    }
-}
-
-fn read_text(source: &str) -> Result<String, UsageError> {
-    if source == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            UsageError::Invalid(format!("cannot read the body from standard input: {e}"))
-        })?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(source)
-        .map_err(|e| UsageError::Invalid(format!("cannot read the body file {source}: {e}")))
-}
-
-impl SendArgs {
-    fn credentials(&self) -> Result<Option<Credentials>, UsageError> {
-        let secret = if let Some(var) = &self.password_env {
-            Some(Secret::Password(env_secret(var, "password")?))
-        } else if self.password_stdin {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map_err(|e| {
-                UsageError::Invalid(format!("cannot read the password from standard input: {e}"))
-            })?;
-            let line = line.trim_end_matches(['\r', '\n']).to_owned();
-            if line.is_empty() {
-                return Err(UsageError::Invalid(
-                    "--password-stdin: standard input gave an empty password".into(),
-                ));
-            }
-            Some(Secret::Password(line))
-        } else if let Some(var) = &self.token_env {
-            Some(Secret::Token(env_secret(var, "token")?))
-        } else if let (Some(account), Some(_)) = (&self.keychain_account, &self.auth_user) {
-            let secret = account::secret(account)?;
-            Some(if self.auth == Some(AuthSetting::Xoauth2) {
-                Secret::Token(secret)
-            } else {
-                Secret::Password(secret)
-            })
-        } else {
-            None
-        };
-        match (&self.auth_user, secret) {
-            (Some(user), Some(secret)) => Ok(Some(Credentials { user: user.clone(), secret })),
-            (Some(_), None) => Err(UsageError::Invalid(
-                "--auth-user needs a secret: --password-env VAR, --password-stdin or --token-env VAR".into(),
-            )),
-            (None, Some(_)) => Err(UsageError::Invalid("a password or token was given without --auth-user".into())),
-            (None, None) => Ok(None),
-        }
-    }
-
-    fn auth_plan(&self, creds: Option<Credentials>) -> Result<AuthPlan, UsageError> {
-        let forced = |m: Mechanism, c: Option<Credentials>| match c {
-            Some(c) => Ok(AuthPlan::Forced(m.clone(), c)),
-            None => Err(UsageError::Invalid(format!(
-                "--auth {} needs --auth-user and a password or token",
-                m.name().to_lowercase()
-            ))),
-        };
-        match (self.auth.unwrap_or(AuthSetting::Auto), creds) {
-            (AuthSetting::Auto, Some(c)) => Ok(AuthPlan::Auto(c)),
-            (AuthSetting::Auto, None) => Ok(AuthPlan::None),
-            (AuthSetting::None, None) => Ok(AuthPlan::None),
-            (AuthSetting::None, Some(_)) => Err(UsageError::Invalid(
-                "--auth none contradicts --auth-user: drop one of them".into(),
-            )),
-            (AuthSetting::Plain | AuthSetting::Login, Some(c))
-                if matches!(c.secret, Secret::Token(_)) =>
-            {
-                Err(UsageError::Invalid(
-                    "--auth plain and --auth login need a password (--password-env or \
-                     --password-stdin), not a token; use --auth xoauth2 for a token"
-                        .into(),
-                ))
-            }
-            (AuthSetting::Xoauth2, Some(c)) if matches!(c.secret, Secret::Password(_)) => {
-                Err(UsageError::Invalid(
-                    "--auth xoauth2 needs an OAuth2 token (--token-env VAR), not a password".into(),
-                ))
-            }
-            (AuthSetting::Plain, c) => forced(Mechanism::Plain, c),
-            (AuthSetting::Login, c) => forced(Mechanism::Login, c),
-            (AuthSetting::Xoauth2, c) => forced(Mechanism::XOAuth2, c),
-        }
-    }
-
-    /// Validates everything and builds the message. Nothing touches the network.
-    pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
-        if let Some(account) = self.connect.apply_account()? {
-            self.auth = self.auth.or(account.auth);
-            if self.auth_user.is_none() && self.auth != Some(AuthSetting::None) {
-                self.auth_user = account.user.clone();
-            }
-            self.keychain_account = Some(account.name);
-        }
-        if self.password_stdin && self.body_file.as_deref() == Some("-") {
-            return Err(UsageError::Invalid(
-                "--password-stdin and --body-file - both read standard input; \
-                 give the password with --password-env or the body as a file"
-                    .into(),
-            ));
-        }
-        let target = self.connect.target()?;
-        let tls = self.connect.security.tls_options()?;
-        let client_id = self.connect.security.client_id()?;
-        let mut draft = Draft {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            cc: self.cc.clone(),
-            bcc: self.bcc.clone(),
-            reply_to: self.reply_to.clone(),
-            subject: self.subject.clone().unwrap_or_default(),
-            body: String::new(),
-            headers: self.header.clone(),
-            attachments: self.attach.clone(),
-        };
-        let (envelope, message): (_, Box<dyn BodySource>) = match &self.eml {
-            Some(path) => {
-                let envelope = message::envelope(&draft)?;
-                // Streamed from the file: memory stays flat whatever its size.
-                let file = FileBody::open(path).map_err(|e| {
-                    UsageError::Invalid(format!(
-                        "cannot read the message file {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                (envelope, Box::new(file))
-            }
-            None => {
-                draft.body = match (&self.body, &self.body_file) {
-                    (Some(text), _) => text.clone(),
-                    (None, Some(source)) => read_text(source)?,
-                    (None, None) => String::new(),
-                };
-                // Attachments are read and encoded as the message is sent.
-                let built = message::build_streaming(&draft)?;
-                (built.envelope.clone(), Box::new(built))
-            }
-        };
-        let creds = self.credentials()?;
-        let sensitive = creds
-            .as_ref()
-            .map(Credentials::sensitive_strings)
-            .unwrap_or_default();
-        let auth = self.auth_plan(creds)?;
-        let config = SessionConfig {
-            client_id,
-            tls: self.connect.security.tls_mode(&target),
-            auth,
-            job: Job::Send(Envelope {
-                from: envelope.from,
-                recipients: envelope.recipients,
-                size: message.size(),
-                eight_bit: message.eight_bit(),
-            }),
-            allow_partial: self.allow_partial,
-            timeouts: self.connect.security.timeouts(),
-            quit_after: self.quit_after,
-        };
-        Ok(SendRequest {
-            target,
-            tls,
-            config,
-            message,
-            sensitive,
-        })
-    }
-}
-
-impl ProbeArgs {
-    /// Validates the options. Nothing touches the network.
-    pub fn into_request(mut self) -> Result<ProbeRequest, UsageError> {
-        if let Some(q) = self.quit_after
-            && q > QuitAfter::Tls
-        {
-            return Err(UsageError::Invalid(format!(
-                "probe --quit-after {q}: a probe never logs in or starts a transaction; \
-                 use connect, greeting, ehlo or tls (or `send --quit-after {q}`)"
-            )));
-        }
-        self.connect.apply_account()?;
-        let target = self.connect.target()?;
-        Ok(ProbeRequest {
-            tls: self.connect.security.tls_options()?,
-            config: SessionConfig {
-                client_id: self.connect.security.client_id()?,
-                tls: self.connect.security.tls_mode(&target),
-                auth: AuthPlan::None,
-                job: Job::Probe,
-                allow_partial: false,
-                timeouts: self.connect.security.timeouts(),
-                quit_after: self.quit_after,
-            },
-            target,
-        })
-    }
 }
 
 /// Parses the command line. Usage errors exit 1 (not clap's 2, which
@@ -578,45 +284,48 @@ pub fn run(command: Command) -> ExitCode {
     }
     match request {
         Request::Send(req) => {
-            let mut out = match output::Output::open(sink, &req.target, req.sensitive.clone()) {
+            let target = req.spec.server.target.clone();
+            let mut out = match output::Output::open(sink, &target, req.sensitive) {
                 Ok(o) => o,
                 Err(e) => return usage_failure(&e),
             };
-            let (report, result) = smtp::run(
-                Connection {
-                    target: &req.target,
-                    tls: &req.tls,
-                    cancel: &cancel,
-                },
-                req.config,
-                Some(req.message.as_ref()),
-                &mut |event| out.event(event),
-            );
-            out.finish_send(&report, &result)
+            let (report, result) = app::send(req.spec, &cancel, &mut |event| out.event(event));
+            match session_result(result) {
+                Ok(result) => out.finish_send(&report, &result),
+                Err(e) => usage_failure(&e),
+            }
         }
-        Request::Probe(req) => {
-            let mut out = match output::Output::open(sink, &req.target, Vec::new()) {
+        Request::Probe(spec) => {
+            let target = spec.server.target.clone();
+            let mut out = match output::Output::open(sink, &target, Vec::new()) {
                 Ok(o) => o,
                 Err(e) => return usage_failure(&e),
             };
-            let (report, result) = smtp::run(
-                Connection {
-                    target: &req.target,
-                    tls: &req.tls,
-                    cancel: &cancel,
-                },
-                req.config,
-                None,
-                &mut |event| out.event(event),
-            );
-            out.finish_probe(&report, &result)
+            let (report, result) = app::probe(spec, &cancel, &mut |event| out.event(event));
+            match session_result(result) {
+                Ok(result) => out.finish_probe(&report, &result),
+                Err(e) => usage_failure(&e),
+            }
         }
+    }
+}
+
+/// The session's own result. The command line builds the message and
+/// reads the secret before connecting, so any other failure is a usage
+/// problem found late (exit 1).
+fn session_result(
+    result: Result<(), app::SendFailure>,
+) -> Result<Result<(), crate::smtp::SessionError>, UsageError> {
+    match result {
+        Ok(()) => Ok(Ok(())),
+        Err(app::SendFailure::Session(e)) => Ok(Err(e)),
+        Err(other) => Err(UsageError::Invalid(other.to_string())),
     }
 }
 
 enum Request {
     Send(SendRequest),
-    Probe(ProbeRequest),
+    Probe(ProbeSpec),
 }
 
 fn usage_failure(e: &UsageError) -> ExitCode {
@@ -674,19 +383,11 @@ mod tests {
                 _ => unreachable!(),
             }
         };
-        let p = args(&["smtp.example.org:465"]);
+        let tls = |p: ProbeArgs| request::server(&p.connect.account().unwrap()).unwrap().tls;
+        assert_eq!(tls(args(&["smtp.example.org:465"])), TlsMode::Implicit);
+        assert_eq!(tls(args(&["smtp.example.org"])), TlsMode::StartTls);
         assert_eq!(
-            p.connect.security.tls_mode(&p.connect.target().unwrap()),
-            TlsMode::Implicit
-        );
-        let p = args(&["smtp.example.org"]);
-        assert_eq!(
-            p.connect.security.tls_mode(&p.connect.target().unwrap()),
-            TlsMode::StartTls
-        );
-        let p = args(&["smtp.example.org:465", "--tls", "none"]);
-        assert_eq!(
-            p.connect.security.tls_mode(&p.connect.target().unwrap()),
+            tls(args(&["smtp.example.org:465", "--tls", "none"])),
             TlsMode::None
         );
     }

@@ -36,6 +36,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lettre::message::header::{self, ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, Mailboxes, MultiPart, SinglePart};
 
+/// The SMTP envelope, the engine's own: reverse-path and forward-paths
+/// as bare addr-specs (To, then Cc, then Bcc, de-duplicated
+/// case-insensitively), with the size and 8-bit flag once a message is built.
+pub use crate::smtp::Envelope;
 pub use address::{Field, parse_mailboxes};
 pub use attachments::guess_content_type;
 pub use error::BuildError;
@@ -66,16 +70,6 @@ pub struct Draft {
     pub headers: Vec<String>,
     /// Files to attach, in order.
     pub attachments: Vec<PathBuf>,
-}
-
-/// The SMTP envelope: reverse-path and forward-paths, as bare addr-specs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// The reverse-path (`MAIL FROM`): the From address.
-    pub from: String,
-    /// The forward-paths (`RCPT TO`): To, then Cc, then Bcc, de-duplicated
-    /// case-insensitively, first occurrence kept. Never empty.
-    pub recipients: Vec<String>,
 }
 
 /// A message ready to send.
@@ -141,6 +135,8 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     let envelope = Envelope {
         from: from.email.to_string(),
         recipients: rcpt.iter().map(ToString::to_string).collect(),
+        size: None,
+        eight_bit: false,
     };
     // Given explicitly: lettre would otherwise derive it from To/Cc/Bcc headers,
     // and it never sees the Bcc list.
@@ -202,6 +198,7 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
 
 /// The envelope of a draft alone, for a message that is already written
 /// (`--eml`): From and every To, Cc and Bcc address, validated as `build` does.
+/// The size and 8-bit flag are the message's: see [`crate::smtp::BodySource`].
 pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
     let addresses = parse_addresses(draft)?;
     Ok(Envelope {
@@ -211,6 +208,8 @@ pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
             .iter()
             .map(ToString::to_string)
             .collect(),
+        size: None,
+        eight_bit: false,
     })
 }
 

@@ -59,7 +59,7 @@ enum Segment {
 /// A message ready to send whose attachments are read as it is sent.
 #[derive(Debug, Clone)]
 pub struct StreamedMessage {
-    /// Where to send it.
+    /// Where to send it, with the size and 8-bit flag filled in.
     pub envelope: Envelope,
     /// The attached files, in order.
     pub attachments: Vec<AttachmentInfo>,
@@ -102,7 +102,11 @@ impl StreamedMessage {
         size += rest.len() as u64;
         segments.push(Segment::Rendered(rest.to_vec()));
         Ok(StreamedMessage {
-            envelope,
+            envelope: Envelope {
+                size: Some(size),
+                eight_bit,
+                ..envelope
+            },
             attachments,
             segments,
             size,

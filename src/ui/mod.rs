@@ -26,6 +26,9 @@ use std::sync::mpsc::Receiver;
 
 use egui::{Color32, RichText};
 
+use crate::app::{
+    self, JobMsg, Login, Outgoing, ProbeSpec, SecretSource, SendFailure, SendSpec, Server, Work,
+};
 use crate::sandbox::Sandbox;
 use crate::smtp::{self, ClientId, Event, Stage, Target, Timeouts, TlsMode, TlsOptions};
 use crate::store::DataDirs;
@@ -38,7 +41,7 @@ use compose::ComposeIntent;
 use history::HistoryIntent;
 use inbox::InboxView;
 use transcript::{TranscriptIntent, TranscriptView};
-use worker::{Background, Login, SecretSource, SendJob, SendMsg, SendSpec, Tasks, Work};
+use worker::{Background, Tasks};
 
 /// Opens the main window and runs until it is closed.
 pub fn run() -> ExitCode {
@@ -266,7 +269,7 @@ pub struct App {
     tasks: Tasks,
     background: Receiver<Background>,
     sandbox: SandboxState,
-    job: Option<(SendJob, JobKind)>,
+    job: Option<(app::Running, JobKind)>,
     show_transcript: bool,
     dirs: Option<DataDirs>,
     secrets: Arc<dyn SecretStore>,
@@ -422,82 +425,45 @@ impl App {
 
     /// Where a saved account's secret comes from: typed this session, else
     /// the keychain.
-    fn secret_source(&self, name: &str) -> SecretSource {
-        match self.session_secrets.get(name) {
-            Some(s) => SecretSource::Given(s.clone()),
+    fn secret_source(&self, account: &crate::store::settings::Account) -> SecretSource {
+        let token = account.auth == Some(AuthSetting::Xoauth2);
+        match self.session_secrets.get(&account.name) {
+            Some(s) => SecretSource::typed(s.clone(), token),
             None => SecretSource::Keychain {
                 store: self.secrets.clone(),
-                account: name.to_owned(),
+                account: account.name.clone(),
+                token,
             },
         }
     }
 
-    /// Connection settings for a saved account (or the form being edited).
-    fn account_spec(
-        &self,
-        account: &crate::store::settings::Account,
-        secret: SecretSource,
-    ) -> Option<SendSpec> {
-        let target = Target::parse(&account.server).ok()?;
-        Some(SendSpec {
-            tls: TlsMode::or_default_for(account.tls, target.port),
-            target,
-            tls_options: TlsOptions {
-                ca_file: account.ca_file.clone(),
-                extra_roots: Vec::new(),
-                dangerous_accept_invalid_certs: account.insecure,
-            },
-            login: account.logs_in().then(|| Login {
-                user: account.user.clone().unwrap_or_default(),
-                secret,
-                mechanism: account.auth.unwrap_or(AuthSetting::Auto),
-            }),
-            client_id: account
-                .ehlo
-                .as_deref()
-                .and_then(ClientId::parse)
-                .unwrap_or_else(ClientId::local),
-            timeouts: account
-                .timeout_secs
-                .map(|s| Timeouts::uniform(std::time::Duration::from_secs(s)))
-                .unwrap_or_default(),
-            quit_after: None,
-        })
-    }
-
-    fn send_spec(&self) -> Option<SendSpec> {
+    /// Where the composed message goes, and how to log in there.
+    fn destination(&self) -> Option<(Server, Option<Login>)> {
         match &self.account {
             AccountChoice::Sandbox => {
                 let sandbox = self.sandbox()?;
-                let addr = sandbox.local_addr();
-                Some(SendSpec {
-                    target: Target {
-                        host: addr.ip().to_string(),
-                        port: addr.port(),
-                    },
-                    tls: TlsMode::StartTls,
-                    tls_options: TlsOptions {
-                        extra_roots: vec![sandbox.ca_der()],
-                        ..TlsOptions::default()
-                    },
-                    // A fixed, public login: the sandbox accepts any.
-                    login: Some(Login {
-                        user: "sandbox".into(),
-                        secret: SecretSource::Given("sandbox".into()),
-                        mechanism: AuthSetting::Auto,
-                    }),
-                    client_id: ClientId::local(),
-                    timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
-                    quit_after: None,
-                })
+                // A fixed, public login: the sandbox accepts any.
+                let login = Login {
+                    user: "sandbox".into(),
+                    secret: SecretSource::Given(smtp::Secret::Password("sandbox".into())),
+                    mechanism: AuthSetting::Auto,
+                };
+                Some((
+                    Server::sandbox(sandbox.local_addr(), sandbox.ca_der()),
+                    Some(login),
+                ))
             }
             AccountChoice::Saved(name) => {
                 let account = self.settings.account(name)?;
-                self.account_spec(account, self.secret_source(name))
+                let server = Server::of_account(account).ok()?;
+                Some((
+                    server,
+                    Login::of_account(account, self.secret_source(account)),
+                ))
             }
             AccountChoice::Custom => {
                 let c = &self.custom;
-                Some(SendSpec {
+                let server = Server {
                     target: Target {
                         host: c
                             .host
@@ -512,15 +478,15 @@ impl App {
                         dangerous_accept_invalid_certs: c.insecure,
                         ..TlsOptions::default()
                     },
-                    login: (!c.user.is_empty()).then(|| Login {
-                        user: c.user.clone(),
-                        secret: SecretSource::Given(c.password.clone()),
-                        mechanism: AuthSetting::Auto,
-                    }),
                     client_id: ClientId::local(),
                     timeouts: Timeouts::default(),
-                    quit_after: None,
-                })
+                };
+                let login = (!c.user.is_empty()).then(|| Login {
+                    user: c.user.clone(),
+                    secret: SecretSource::Given(smtp::Secret::Password(c.password.clone())),
+                    mechanism: AuthSetting::Auto,
+                });
+                Some((server, login))
             }
         }
     }
@@ -554,13 +520,12 @@ impl App {
             return;
         }
         self.confirm_resend = false;
-        let Some(mut spec) = self.send_spec() else {
+        let Some((server, login)) = self.destination() else {
             return;
         };
-        spec.quit_after = self.quit_after;
         // On disk before the first byte goes out: a crash mid-send keeps it.
         self.save_draft_now();
-        self.transcript.clear(spec.target.to_string());
+        self.transcript.clear(server.target.to_string());
         self.status = Status::Sending {
             stage: None,
             progress: None,
@@ -569,7 +534,7 @@ impl App {
             draft_id: self.draft_id.clone(),
             account: self.account.clone(),
             account_label: self.account_label(),
-            server: spec.target.to_string(),
+            server: server.target.to_string(),
             message: self.compose.clone(),
             events: Vec::new(),
         };
@@ -581,11 +546,14 @@ impl App {
                 sending.in_flight(self.unknown_of(&sending.draft_id)),
             );
         }
-        let job = worker::spawn_session(
-            Work::Send(Box::new(self.compose.draft())),
-            spec,
-            self.tasks.notify(),
-        );
+        let spec = SendSpec {
+            server,
+            login,
+            message: Outgoing::Draft(Box::new(self.compose.draft())),
+            allow_partial: false,
+            quit_after: self.quit_after,
+        };
+        let job = app::spawn(Work::Send(spec), self.tasks.notify());
         self.job = Some((job, JobKind::Send(Box::new(sending))));
     }
 
@@ -599,23 +567,30 @@ impl App {
             return;
         }
         let account = form.account();
-        let secret = if !form.secret.is_empty() {
-            SecretSource::Given(form.secret.clone())
-        } else if let Some(original) = &form.original {
-            self.secret_source(original)
-        } else {
-            SecretSource::Given(String::new())
+        let token = account.auth == Some(AuthSetting::Xoauth2);
+        let secret = match &form.original {
+            _ if !form.secret.is_empty() => SecretSource::typed(form.secret.clone(), token),
+            Some(original) => self.secret_source(&crate::store::settings::Account {
+                name: original.clone(),
+                ..account.clone()
+            }),
+            None => SecretSource::typed(String::new(), token),
         };
-        let Some(spec) = self.account_spec(&account, secret) else {
+        let Ok(server) = Server::of_account(&account) else {
             return;
         };
-        self.transcript.clear(spec.target.to_string());
+        let spec = ProbeSpec {
+            login: Login::of_account(&account, secret),
+            server,
+            quit_after: None,
+        };
+        self.transcript.clear(spec.server.target.to_string());
         self.accounts.test = TestState::Running;
         self.status = Status::Sending {
             stage: None,
             progress: None,
         };
-        let job = worker::spawn_session(Work::Probe, spec, self.tasks.notify());
+        let job = app::spawn(Work::Probe(spec), self.tasks.notify());
         self.job = Some((job, JobKind::Test));
     }
 
@@ -723,35 +698,35 @@ impl App {
                     Err(std::sync::mpsc::TryRecvError::Empty) => break,
                     Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                         // The worker died without a word (a bug): do not spin forever.
-                        finished = Some((
-                            Box::default(),
-                            Err(worker::SendFailure::Build(
+                        finished = Some(Box::new((
+                            smtp::Report::default(),
+                            Err(SendFailure::Job(
                                 "the sending thread stopped unexpectedly".into(),
                             )),
-                        ));
+                        )));
                         break;
                     }
                 };
                 match msg {
-                    SendMsg::Event(Event::Transcript(e)) => {
+                    JobMsg::Event(Event::Transcript(e)) => {
                         if let JobKind::Send(sending) = kind {
                             sending.events.push(e.clone());
                         }
                         self.transcript.push(e);
                     }
-                    SendMsg::Event(Event::Stage(stage)) => {
+                    JobMsg::Event(Event::Stage(stage)) => {
                         if let Status::Sending { stage: s, .. } = &mut self.status {
                             *s = Some(stage);
                         }
                     }
-                    SendMsg::Event(Event::Progress { sent, total }) => {
+                    JobMsg::Event(Event::Progress { sent, total }) => {
                         if let Status::Sending { progress, .. } = &mut self.status {
                             *progress = Some((sent, total));
                         }
                     }
-                    SendMsg::Event(_) => {}
-                    SendMsg::Done(report, result) => {
-                        finished = Some((report, result));
+                    JobMsg::Event(_) => {}
+                    JobMsg::Done(outcome) => {
+                        finished = Some(outcome);
                         break;
                     }
                 }
@@ -762,9 +737,10 @@ impl App {
             }
         }
         self.drain_console();
-        if let Some((report, result)) = finished
+        if let Some(outcome) = finished
             && let Some((_, kind)) = self.job.take()
         {
+            let (report, result) = *outcome;
             match kind {
                 JobKind::Probe => {
                     self.status = match &result {
@@ -772,7 +748,8 @@ impl App {
                         Err(e) => Status::Failed(format!("Probe {}", words::failure(e))),
                     };
                     self.console.probing = false;
-                    self.console.probe = Some((report, result.map_err(|e| words::failure(&e))));
+                    self.console.probe =
+                        Some((Box::new(report), result.map_err(|e| words::failure(&e))));
                 }
                 JobKind::Test => {
                     self.status = match &result {
@@ -780,7 +757,7 @@ impl App {
                         Err(e) => Status::Failed(format!("Test connection {}", words::failure(e))),
                     };
                     self.accounts.test =
-                        TestState::Done(report, result.map_err(|e| words::failure(&e)));
+                        TestState::Done(Box::new(report), result.map_err(|e| words::failure(&e)));
                 }
                 JobKind::Send(sending) => self.finish_send(*sending, &report, result),
             }
@@ -793,7 +770,7 @@ impl App {
         &mut self,
         mut sending: Sending,
         report: &smtp::Report,
-        result: Result<(), worker::SendFailure>,
+        result: Result<(), SendFailure>,
     ) {
         let now = crate::clock::unix_secs(std::time::SystemTime::now());
         let transcript = std::mem::take(&mut sending.events);
@@ -869,7 +846,7 @@ impl App {
                 let attempt = Attempt {
                     at: now,
                     server: sending.server,
-                    stage: e.stage(),
+                    stage: e.failed_at().to_string(),
                     error: e.to_string(),
                     delivery_unknown: e.delivery_unknown(),
                     delivered: report.delivered.clone(),
@@ -1157,20 +1134,22 @@ impl App {
                 if self.job.is_some() {
                     return;
                 }
-                let spec = SendSpec {
-                    // A plain console connection upgrades when it can.
-                    tls: match self.console.mode {
-                        TlsMode::Implicit => TlsMode::Implicit,
-                        _ => TlsMode::Opportunistic,
+                let spec = ProbeSpec {
+                    server: Server {
+                        // A plain console connection upgrades when it can.
+                        tls: match self.console.mode {
+                            TlsMode::Implicit => TlsMode::Implicit,
+                            _ => TlsMode::Opportunistic,
+                        },
+                        target,
+                        tls_options: self.console.tls_options(),
+                        client_id: ClientId::local(),
+                        timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
                     },
-                    target,
-                    tls_options: self.console.tls_options(),
                     login: None,
-                    client_id: ClientId::local(),
-                    timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
                     quit_after: None,
                 };
-                self.transcript.clear(spec.target.to_string());
+                self.transcript.clear(spec.server.target.to_string());
                 self.show_transcript = true;
                 self.console.probing = true;
                 self.console.probe = None;
@@ -1178,7 +1157,7 @@ impl App {
                     stage: None,
                     progress: None,
                 };
-                let job = worker::spawn_session(Work::Probe, spec, self.tasks.notify());
+                let job = app::spawn(Work::Probe(spec), self.tasks.notify());
                 self.job = Some((job, JobKind::Probe));
             }
             console::ConsoleIntent::Connect => {

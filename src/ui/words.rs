@@ -2,12 +2,22 @@
 //! then what to change in the window's own words (the command line says the
 //! same with its flags).
 
-use super::worker::SendFailure;
+use crate::app::{SecretProblem, SendFailure};
 use crate::smtp::Remedy;
 
 /// The failure and, if something in the window would help, what.
 pub fn failure(e: &SendFailure) -> String {
-    match e.remedy().map(remedy) {
+    let what = match e {
+        SendFailure::Secret(SecretProblem::NotInKeychain(_)) => {
+            Some("Open Accounts, type it and press Save")
+        }
+        SendFailure::Secret(SecretProblem::Keychain(_)) => Some(
+            "Open Accounts and type the password: without a keychain it is kept for this \
+             session only",
+        ),
+        _ => e.remedy().map(remedy),
+    };
+    match what {
         Some(what) => format!("{e}. {what}"),
         None => e.to_string(),
     }
@@ -54,5 +64,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("under Security"), "{text}");
+        let e = SendFailure::Secret(SecretProblem::NotInKeychain("work".into()));
+        assert_eq!(
+            failure(&e),
+            "cannot log in: the OS keychain has no password for the account \"work\". Open \
+             Accounts, type it and press Save"
+        );
     }
 }

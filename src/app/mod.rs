@@ -1,0 +1,14 @@
+//! The application layer under both faces: it turns what a person asked
+//! for (send this draft with that account, probe that server) into a
+//! session, runs it, and reports its events. It knows no window and no
+//! command line: `cli/` and `ui/` build a [`SendSpec`] or [`ProbeSpec`]
+//! from their own input and word its errors their own way.
+
+mod run;
+mod spec;
+
+pub use run::{FailedAt, JobMsg, Outcome, Running, SendFailure, Work, probe, send, spawn};
+pub use spec::{
+    Login, Outgoing, ProbeSpec, SecretProblem, SecretSource, SendSpec, Server, ServerProblem, plan,
+    read_secret,
+};

@@ -1,0 +1,259 @@
+//! From parsed flags to the application layer's [`SendSpec`] and
+//! [`ProbeSpec`], validated before any connection is made: a bad address or
+//! an unreadable file is a [`UsageError`] (exit 1, nothing sent). The flags
+//! describe an account, saved (`--account`) or not, so the server is made
+//! exactly as the window makes a saved account's.
+
+use std::io::Read;
+
+use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account};
+use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec, Server, ServerProblem};
+use crate::message::{self, Draft, FileBody};
+use crate::smtp::{self, BodySource, Credentials, Mechanism, QuitAfter, Secret};
+use crate::store::settings::{Account, AuthSetting};
+
+/// Everything `send` needs, validated.
+pub struct SendRequest {
+    /// The send.
+    pub spec: SendSpec,
+    /// Strings the transcript must never show (the password and its encodings).
+    pub sensitive: Vec<String>,
+}
+
+impl ConnectArgs {
+    /// The account the flags describe: the saved one `--account` names,
+    /// with the flags given over it, or one made of the flags alone.
+    pub(super) fn account(&self) -> Result<Account, UsageError> {
+        let base = match &self.account {
+            Some(name) => account::find(name)?,
+            None => Account::default(),
+        };
+        let sec = &self.security;
+        Ok(Account {
+            server: self.server.clone().unwrap_or_else(|| base.server.clone()),
+            tls: sec.tls.or(base.tls),
+            ehlo: sec.ehlo.clone().or_else(|| base.ehlo.clone()),
+            ca_file: sec.ca_file.clone().or_else(|| base.ca_file.clone()),
+            insecure: sec.insecure || base.insecure,
+            timeout_secs: sec.timeout.or(base.timeout_secs),
+            ..base
+        })
+    }
+}
+
+/// The server of an account, in the command line's words when it is wrong.
+/// A CA file is read now, so a bad one is a usage error, not a TLS failure.
+pub(super) fn server(account: &Account) -> Result<Server, UsageError> {
+    let server = Server::of_account(account).map_err(|p| {
+        UsageError::Invalid(match p {
+            ServerProblem::NoServer => "give --server HOST[:PORT] or --account NAME".into(),
+            ServerProblem::BadServer { value, why } => {
+                format!("--server {value:?}: {why}; write HOST or HOST:PORT")
+            }
+            ServerProblem::BadEhlo(name) => {
+                format!("--ehlo {name:?} is not a domain name or an IP address")
+            }
+        })
+    })?;
+    if let Some(path) = &server.tls_options.ca_file {
+        smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
+    }
+    Ok(server)
+}
+
+fn env_secret(var: &str, what: &str) -> Result<String, UsageError> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Err(UsageError::Invalid(format!(
+            "the environment variable {var} (the {what}) is empty"
+        ))),
+        Err(_) => Err(UsageError::Invalid(format!(
+            "the environment variable {var} (the {what}) is not set"
+        ))),
+    }
+}
+
+fn read_text(source: &str) -> Result<String, UsageError> {
+    if source == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            UsageError::Invalid(format!("cannot read the body from standard input: {e}"))
+        })?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(source)
+        .map_err(|e| UsageError::Invalid(format!("cannot read the body file {source}: {e}")))
+}
+
+impl SendArgs {
+    /// The secret from the flags, or from the keychain of `--account`.
+    fn secret(&self, keychain_account: Option<&str>) -> Result<Option<Secret>, UsageError> {
+        Ok(if let Some(var) = &self.password_env {
+            Some(Secret::Password(env_secret(var, "password")?))
+        } else if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| {
+                UsageError::Invalid(format!("cannot read the password from standard input: {e}"))
+            })?;
+            let line = line.trim_end_matches(['\r', '\n']).to_owned();
+            if line.is_empty() {
+                return Err(UsageError::Invalid(
+                    "--password-stdin: standard input gave an empty password".into(),
+                ));
+            }
+            Some(Secret::Password(line))
+        } else if let Some(var) = &self.token_env {
+            Some(Secret::Token(env_secret(var, "token")?))
+        } else if let (Some(account), Some(_)) = (keychain_account, &self.auth_user) {
+            let secret = account::secret(account)?;
+            Some(if self.auth == Some(AuthSetting::Xoauth2) {
+                Secret::Token(secret)
+            } else {
+                Secret::Password(secret)
+            })
+        } else {
+            None
+        })
+    }
+
+    /// The login the flags ask for, checked against the secret given.
+    fn login(&self, secret: Option<Secret>) -> Result<Option<Credentials>, UsageError> {
+        let creds = match (&self.auth_user, secret) {
+            (Some(user), Some(secret)) => Some(Credentials { user: user.clone(), secret }),
+            (Some(_), None) => return Err(UsageError::Invalid(
+                "--auth-user needs a secret: --password-env VAR, --password-stdin or --token-env VAR".into(),
+            )),
+            (None, Some(_)) => return Err(UsageError::Invalid("a password or token was given without --auth-user".into())),
+            (None, None) => None,
+        };
+        let needs = |m: Mechanism| {
+            UsageError::Invalid(format!(
+                "--auth {} needs --auth-user and a password or token",
+                m.name().to_lowercase()
+            ))
+        };
+        let token = creds.as_ref().map(|c| matches!(c.secret, Secret::Token(_)));
+        match (self.auth.unwrap_or(AuthSetting::Auto), token) {
+            (AuthSetting::None, Some(_)) => Err(UsageError::Invalid(
+                "--auth none contradicts --auth-user: drop one of them".into(),
+            )),
+            (AuthSetting::Plain | AuthSetting::Login, Some(true)) => Err(UsageError::Invalid(
+                "--auth plain and --auth login need a password (--password-env or \
+                 --password-stdin), not a token; use --auth xoauth2 for a token"
+                    .into(),
+            )),
+            (AuthSetting::Xoauth2, Some(false)) => Err(UsageError::Invalid(
+                "--auth xoauth2 needs an OAuth2 token (--token-env VAR), not a password".into(),
+            )),
+            (AuthSetting::Plain, None) => Err(needs(Mechanism::Plain)),
+            (AuthSetting::Login, None) => Err(needs(Mechanism::Login)),
+            (AuthSetting::Xoauth2, None) => Err(needs(Mechanism::XOAuth2)),
+            _ => Ok(creds),
+        }
+    }
+
+    /// Validates everything and builds the message. Nothing touches the network.
+    pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
+        let account = self.connect.account()?;
+        let keychain_account = self.connect.account.clone();
+        if self.connect.account.is_some() {
+            self.auth = self.auth.or(account.auth);
+            if self.auth_user.is_none() && self.auth != Some(AuthSetting::None) {
+                self.auth_user = account.user.clone();
+            }
+        }
+        if self.password_stdin && self.body_file.as_deref() == Some("-") {
+            return Err(UsageError::Invalid(
+                "--password-stdin and --body-file - both read standard input; \
+                 give the password with --password-env or the body as a file"
+                    .into(),
+            ));
+        }
+        let server = server(&account)?;
+        let mut draft = Draft {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            cc: self.cc.clone(),
+            bcc: self.bcc.clone(),
+            reply_to: self.reply_to.clone(),
+            subject: self.subject.clone().unwrap_or_default(),
+            body: String::new(),
+            headers: self.header.clone(),
+            attachments: self.attach.clone(),
+        };
+        let message = match &self.eml {
+            Some(path) => {
+                let envelope = message::envelope(&draft)?;
+                // Streamed from the file: memory stays flat whatever its size.
+                let file = FileBody::open(path).map_err(|e| {
+                    UsageError::Invalid(format!(
+                        "cannot read the message file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                Outgoing::Ready {
+                    envelope: smtp::Envelope {
+                        size: file.size(),
+                        eight_bit: file.eight_bit(),
+                        ..envelope
+                    },
+                    body: Box::new(file),
+                }
+            }
+            None => {
+                draft.body = match (&self.body, &self.body_file) {
+                    (Some(text), _) => text.clone(),
+                    (None, Some(source)) => read_text(source)?,
+                    (None, None) => String::new(),
+                };
+                // Attachments are read and encoded as the message is sent.
+                let built = message::build_streaming(&draft)?;
+                Outgoing::Ready {
+                    envelope: built.envelope.clone(),
+                    body: Box::new(built),
+                }
+            }
+        };
+        let secret = self.secret(keychain_account.as_deref())?;
+        let creds = self.login(secret)?;
+        let sensitive = creds
+            .as_ref()
+            .map(Credentials::sensitive_strings)
+            .unwrap_or_default();
+        let login = creds.map(|c| Login {
+            user: c.user,
+            secret: SecretSource::Given(c.secret),
+            mechanism: self.auth.unwrap_or(AuthSetting::Auto),
+        });
+        Ok(SendRequest {
+            spec: SendSpec {
+                server,
+                login,
+                message,
+                allow_partial: self.allow_partial,
+                quit_after: self.quit_after,
+            },
+            sensitive,
+        })
+    }
+}
+
+impl ProbeArgs {
+    /// Validates the options. Nothing touches the network.
+    pub fn into_request(self) -> Result<ProbeSpec, UsageError> {
+        if let Some(q) = self.quit_after
+            && q > QuitAfter::Tls
+        {
+            return Err(UsageError::Invalid(format!(
+                "probe --quit-after {q}: a probe never logs in or starts a transaction; \
+                 use connect, greeting, ehlo or tls (or `send --quit-after {q}`)"
+            )));
+        }
+        let account = self.connect.account()?;
+        Ok(ProbeSpec {
+            server: server(&account)?,
+            login: None,
+            quit_after: self.quit_after,
+        })
+    }
+}
