@@ -136,7 +136,7 @@ fn list() -> Result<(), UsageError> {
 fn add(args: AddArgs) -> Result<(), UsageError> {
     // The server as it will be used: a bad one is refused before saving.
     let sec = &args.security;
-    super::request::server(&Account {
+    super::server(&Account {
         server: args.server.clone(),
         tls: sec.tls,
         ehlo: sec.ehlo.clone(),

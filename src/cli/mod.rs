@@ -18,9 +18,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::{self, ProbeSpec};
+use crate::app::{self, ProbeSpec, Server, ServerProblem};
 use crate::message;
-use crate::smtp::{CancelToken, QuitAfter, Target, TlsMode};
+use crate::smtp::{self, CancelToken, QuitAfter, Target, TlsMode};
+use crate::store::settings::Account;
 use crate::store::settings::AuthSetting;
 use request::SendRequest;
 
@@ -244,6 +245,26 @@ pub fn parse_server(s: &str) -> Result<Target, UsageError> {
     })
 }
 
+/// The server of an account, in the command line's words when it is wrong.
+/// A CA file is read now, so a bad one is a usage error, not a TLS failure.
+pub(super) fn server(account: &Account) -> Result<Server, UsageError> {
+    let server = Server::of_account(account).map_err(|p| {
+        UsageError::Invalid(match p {
+            ServerProblem::NoServer => "give --server HOST[:PORT] or --account NAME".into(),
+            ServerProblem::BadServer { value, why } => {
+                format!("--server {value:?}: {why}; write HOST or HOST:PORT")
+            }
+            ServerProblem::BadEhlo(name) => {
+                format!("--ehlo {name:?} is not a domain name or an IP address")
+            }
+        })
+    })?;
+    if let Some(path) = &server.tls_options.ca_file {
+        smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
+    }
+    Ok(server)
+}
+
 /// Parses the command line. Usage errors exit 1 (not clap's 2, which
 /// means "could not connect" here); `--help` and `--version` exit 0.
 pub fn parse() -> Result<Cli, ExitCode> {
@@ -383,7 +404,7 @@ mod tests {
                 _ => unreachable!(),
             }
         };
-        let tls = |p: ProbeArgs| request::server(&p.connect.account().unwrap()).unwrap().tls;
+        let tls = |p: ProbeArgs| server(&p.connect.account().unwrap()).unwrap().tls;
         assert_eq!(tls(args(&["smtp.example.org:465"])), TlsMode::Implicit);
         assert_eq!(tls(args(&["smtp.example.org"])), TlsMode::StartTls);
         assert_eq!(

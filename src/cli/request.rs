@@ -6,8 +6,8 @@
 
 use std::io::Read;
 
-use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account};
-use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec, Server, ServerProblem};
+use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account, server};
+use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec};
 use crate::message::{self, Draft, FileBody};
 use crate::smtp::{self, BodySource, Credentials, Mechanism, QuitAfter, Secret};
 use crate::store::settings::{Account, AuthSetting};
@@ -39,26 +39,6 @@ impl ConnectArgs {
             ..base
         })
     }
-}
-
-/// The server of an account, in the command line's words when it is wrong.
-/// A CA file is read now, so a bad one is a usage error, not a TLS failure.
-pub(super) fn server(account: &Account) -> Result<Server, UsageError> {
-    let server = Server::of_account(account).map_err(|p| {
-        UsageError::Invalid(match p {
-            ServerProblem::NoServer => "give --server HOST[:PORT] or --account NAME".into(),
-            ServerProblem::BadServer { value, why } => {
-                format!("--server {value:?}: {why}; write HOST or HOST:PORT")
-            }
-            ServerProblem::BadEhlo(name) => {
-                format!("--ehlo {name:?} is not a domain name or an IP address")
-            }
-        })
-    })?;
-    if let Some(path) = &server.tls_options.ca_file {
-        smtp::tls::read_ca_file(path).map_err(|e| UsageError::Invalid(e.to_string()))?;
-    }
-    Ok(server)
 }
 
 fn env_secret(var: &str, what: &str) -> Result<String, UsageError> {
