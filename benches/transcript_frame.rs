@@ -43,7 +43,7 @@ fn main() {
                     format!("550 5.1.1 <user{i}@example.org>: unknown"),
                 ),
             };
-            h.state_mut().transcript.push(TranscriptEvent {
+            h.state_mut().transcript_mut().push(TranscriptEvent {
                 at: Duration::from_micros(i as u64 * 37),
                 direction,
                 secure: i % 2 == 0,

@@ -42,7 +42,7 @@ pub struct Form<'a> {
 impl Form<'_> {
     /// Draws the form. `busy` is why Send is unavailable besides the form's
     /// own problems (a send in progress, no account ready).
-    pub fn ui(&mut self, ui: &mut egui::Ui, busy: Option<&str>) -> Option<ComposeIntent> {
+    pub fn ui(self, ui: &mut egui::Ui, busy: Option<&str>) -> Option<ComposeIntent> {
         let mut intent = None;
         let problems = self.message.problems();
         let show_more = *self.more || self.message.has_more_fields();

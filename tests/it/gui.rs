@@ -10,7 +10,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use mail_parser::MimeHeaders;
 use postscope::smtp::TlsMode;
 use postscope::store::mail::AccountChoice;
-use postscope::ui::{App, AppOptions, Status, Tab};
+use postscope::ui::{App, AppOptions, Intent, Status, Tab};
 
 use crate::server::{Mode, ServerOptions, TestServer};
 
@@ -86,7 +86,7 @@ fn click_and_wait(h: &mut Harness<'_, App>, button: &str, what: &str) {
 /// The text of every transcript line so far.
 fn transcript_texts(h: &Harness<'_, App>) -> Vec<String> {
     h.state()
-        .transcript
+        .transcript()
         .events()
         .iter()
         .map(|e| e.text.clone())
@@ -99,19 +99,20 @@ fn shows(h: &Harness<'_, App>, text: &str) -> bool {
 }
 
 fn attach(h: &mut Harness<'_, App>, path: std::path::PathBuf) {
-    let before = h.state().compose.attachments.len();
+    let before = h.state().compose().attachments.len();
     h.state_mut().attach_files(vec![path]);
     step_until(h, "the attachment to be inspected", |app| {
-        app.compose.attachments.len() > before
+        app.compose().attachments.len() > before
     });
 }
 
 fn use_custom_server(h: &mut Harness<'_, App>, server: &TestServer, security: TlsMode) {
-    h.state_mut().account = AccountChoice::Custom;
+    h.state_mut()
+        .apply(Intent::ChooseAccount(AccountChoice::Custom));
     h.run();
     set_field(h, "Host", server.host());
     set_field(h, "Port", &server.port().to_string());
-    h.state_mut().custom.security = security;
+    h.state_mut().custom_mut().security = security;
     h.run();
 }
 
@@ -147,7 +148,7 @@ fn compose_attach_and_send_to_a_real_server() {
     step_until(&mut h, "the send to finish", |app| !app.is_sending());
     h.run();
 
-    match &h.state().status {
+    match &h.state().status() {
         Status::Sent(text) => assert!(text.contains("250"), "{text}"),
         other => panic!("expected success, got {other:?}"),
     }
@@ -169,18 +170,19 @@ fn compose_attach_and_send_to_a_real_server() {
     assert_eq!(attachment.contents(), content.as_slice());
     // Sent: the composer moves on to a new message from the same sender,
     // and the message is in Sent with its transcript.
-    assert_eq!(h.state().compose.subject, "");
-    assert_eq!(h.state().compose.from, "Alice <alice@example.org>");
-    assert_eq!(h.state().sent.len(), 1);
-    assert_eq!(h.state().sent[0].1.message.subject, "Report");
+    assert_eq!(h.state().compose().subject, "");
+    assert_eq!(h.state().compose().from, "Alice <alice@example.org>");
+    assert_eq!(h.state().sent().len(), 1);
+    assert_eq!(h.state().sent()[0].1.message.subject, "Report");
 }
 
 #[test]
 fn a_bad_address_blocks_send_and_says_why() {
     let mut h = bare();
     h.run();
-    h.state_mut().account = AccountChoice::Custom;
-    h.state_mut().custom.host = "127.0.0.1".into();
+    h.state_mut()
+        .apply(Intent::ChooseAccount(AccountChoice::Custom));
+    h.state_mut().custom_mut().host = "127.0.0.1".into();
     h.run();
     set_field(&mut h, "To", "bob@");
     let explanation = h
@@ -211,14 +213,14 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
     h.run();
     use_custom_server(&mut h, &server, TlsMode::None);
     set_field(&mut h, "To", "nobody@example.org");
-    let draft_before = h.state().compose.clone();
+    let draft_before = h.state().compose().clone();
 
     h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
     h.step();
     step_until(&mut h, "the send to finish", |app| !app.is_sending());
     h.run();
 
-    match &h.state().status {
+    match &h.state().status() {
         Status::Failed(text) => {
             assert!(text.contains("RCPT TO"), "{text}");
             assert!(
@@ -229,7 +231,7 @@ fn a_server_refusal_is_shown_and_the_draft_kept() {
         other => panic!("expected a failure, got {other:?}"),
     }
     assert!(shows(&h, "User unknown"));
-    assert_eq!(h.state().compose, draft_before);
+    assert_eq!(h.state().compose(), &draft_before);
     assert!(server.messages().is_empty());
 }
 
@@ -238,7 +240,7 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
     let mut h = with_sandbox();
     // The example message is ready to go: no account, no typing.
     click_and_wait(&mut h, "Send", "the send to finish");
-    match &h.state().status {
+    match &h.state().status() {
         Status::Sent(text) => assert!(text.contains("queued"), "{text}"),
         other => panic!("expected success, got {other:?}"),
     }
@@ -250,7 +252,7 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
 
     h.get_by_label_contains("Sandbox inbox (1)").click();
     h.run();
-    assert_eq!(h.state().tab, Tab::Inbox);
+    assert_eq!(h.state().tab(), Tab::Inbox);
     h.get_by_label("Hello from Postscope").click();
     h.run();
     assert!(shows(&h, "Envelope: MAIL FROM <you@postscope.sandbox>"));
@@ -298,7 +300,7 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
 
     let mut h = harness(options.clone());
     step_until(&mut h, "the draft to be restored", |app| {
-        app.compose.subject == "Half-written thoughts"
+        app.compose().subject == "Half-written thoughts"
     });
     h.run();
     assert!(shows(&h, "Restored the draft"));
@@ -310,7 +312,7 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
     step_until(
         &mut h,
         "the damaged draft to be reported",
-        |app| matches!(&app.status, Status::Failed(t) if t.contains("was kept as")),
+        |app| matches!(&app.status(), Status::Failed(t) if t.contains("was kept as")),
     );
     h.run();
     let kept: Vec<_> = std::fs::read_dir(path.parent().unwrap())
@@ -322,7 +324,7 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
 }
 
 fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
-    step_until(h, what, |app| match &app.status {
+    step_until(h, what, |app| match &app.status() {
         Status::Sent(t) | Status::Idle(t) | Status::Failed(t) => t.contains(pattern),
         Status::Sending { .. } => false,
     });
@@ -375,7 +377,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
         Ok(Some(crate::common::PASSWORD.to_string())),
         "the password went to the OS keychain"
     );
-    assert!(h.state().settings.account(&name).is_some());
+    assert!(h.state().settings().account(&name).is_some());
 
     // Test connection: capabilities, certificate and login, nothing sent.
     h.get_by_label("Test connection").click();
@@ -385,7 +387,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     assert!(
         shows(&h, "The connection works; logged in with PLAIN"),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     assert!(shows(&h, "Certificate verified for"));
     assert!(shows(&h, "8BITMIME"));
@@ -393,14 +395,17 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
 
     // Send with it: From comes from the account.
     pick_account(&mut h, &name);
-    assert_eq!(h.state().compose.from, "Alice Example <alice@example.org>");
+    assert_eq!(
+        h.state().compose().from,
+        "Alice Example <alice@example.org>"
+    );
     set_field(&mut h, "To", "Bob <bob@example.org>");
     set_field(&mut h, "Subject", "Through a saved account");
     click_and_wait(&mut h, "Send", "the send to finish");
     assert!(
-        matches!(&h.state().status, Status::Sent(t) if t.contains("in Sent")),
+        matches!(&h.state().status(), Status::Sent(t) if t.contains("in Sent")),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     assert_eq!(
         server.wait_for_messages(1, Duration::from_secs(10)).len(),
@@ -411,7 +416,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     // After a restart: the account is there, and sends without any typing.
     let mut h = harness(options.clone());
     step_until(&mut h, "the store to be read", |app| {
-        app.settings.account(&name).is_some() && app.sent.len() == 1
+        app.settings().account(&name).is_some() && app.sent().len() == 1
     });
     h.run();
     pick_account(&mut h, &name);
@@ -419,9 +424,9 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     set_field(&mut h, "Subject", "After a restart");
     click_and_wait(&mut h, "Send", "the second send to finish");
     assert!(
-        matches!(&h.state().status, Status::Sent(_)),
+        matches!(&h.state().status(), Status::Sent(_)),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     assert_eq!(
         server.wait_for_messages(2, Duration::from_secs(10)).len(),
@@ -440,7 +445,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     h.run();
     assert!(
         h.state()
-            .transcript
+            .transcript()
             .events()
             .iter()
             .any(|e| e.text == "AUTH PLAIN <redacted>")
@@ -456,7 +461,7 @@ fn an_account_added_in_the_window_is_tested_used_and_kept_across_restarts() {
     h.run();
     wait_for_status(&mut h, "the account to be deleted", "Deleted the account");
     assert_eq!(Keychain.get(&name), Ok(None));
-    assert!(h.state().settings.accounts.is_empty());
+    assert!(h.state().settings().accounts.is_empty());
 
     // Closing the window waits for the store; then look at every file.
     drop(h);
@@ -496,12 +501,12 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     set_field(&mut h, "Subject", "Try again");
     click_and_wait(&mut h, "Send", "the send to fail");
     assert!(
-        matches!(&h.state().status, Status::Failed(t) if t.contains("kept in the Outbox")),
+        matches!(&h.state().status(), Status::Failed(t) if t.contains("kept in the Outbox")),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     // The composer keeps the message; the Outbox lists it with the reason.
-    assert_eq!(h.state().compose.subject, "Try again");
+    assert_eq!(h.state().compose().subject, "Try again");
     h.get_by_label("Outbox (1)").click();
     h.run();
     assert!(shows(&h, "User unknown"));
@@ -519,13 +524,14 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     // A restart finds it in the Outbox; fix the address and retry from there.
     let mut h = harness(options);
     step_until(&mut h, "the outbox to be read", |app| {
-        app.drafts.iter().any(|(_, d)| d.attempt.is_some())
+        app.drafts().iter().any(|(_, d)| d.attempt.is_some())
     });
     h.run();
-    h.state_mut().account = AccountChoice::Custom;
-    h.state_mut().custom.host = server.host().into();
-    h.state_mut().custom.port = server.port().to_string();
-    h.state_mut().custom.security = TlsMode::None;
+    h.state_mut()
+        .apply(Intent::ChooseAccount(AccountChoice::Custom));
+    h.state_mut().custom_mut().host = server.host().into();
+    h.state_mut().custom_mut().port = server.port().to_string();
+    h.state_mut().custom_mut().security = TlsMode::None;
     set_field(&mut h, "To", "bob@example.org");
     h.get_by_label("Outbox (1)").click();
     h.run();
@@ -534,16 +540,16 @@ fn a_failed_send_waits_in_the_outbox_and_a_retry_moves_it_to_sent() {
     step_until(&mut h, "the retry to finish", |app| !app.is_sending());
     h.run();
     assert!(
-        matches!(&h.state().status, Status::Sent(_)),
+        matches!(&h.state().status(), Status::Sent(_)),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     assert_eq!(
         server.wait_for_messages(1, Duration::from_secs(10)).len(),
         1
     );
-    assert!(h.state().drafts.is_empty(), "sent once, moved to Sent");
-    assert_eq!(h.state().sent.len(), 1);
+    assert!(h.state().drafts().is_empty(), "sent once, moved to Sent");
+    assert_eq!(h.state().sent().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !crate::common::all_files(&dirs.data.join("drafts")).is_empty() {
         assert!(Instant::now() < deadline, "the draft file was not removed");
@@ -571,10 +577,11 @@ fn a_retry_after_delivery_unknown_asks_first() {
         dirs: Some(postscope::store::DataDirs::at(root.path())),
     });
     step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
-    h.state_mut().account = AccountChoice::Custom;
-    h.state_mut().custom.host = addr.ip().to_string();
-    h.state_mut().custom.port = addr.port().to_string();
-    h.state_mut().custom.security = TlsMode::None;
+    h.state_mut()
+        .apply(Intent::ChooseAccount(AccountChoice::Custom));
+    h.state_mut().custom_mut().host = addr.ip().to_string();
+    h.state_mut().custom_mut().port = addr.port().to_string();
+    h.state_mut().custom_mut().security = TlsMode::None;
     h.run();
     click_and_wait(&mut h, "Send", "the send to end");
     assert!(
@@ -584,11 +591,11 @@ fn a_retry_after_delivery_unknown_asks_first() {
     );
     assert!(
         h.state()
-            .drafts
+            .drafts()
             .iter()
             .any(|(_, d)| d.attempt.as_ref().is_some_and(|a| a.delivery_unknown)),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     h.get_by_label("Outbox (1)").click();
     h.run();
@@ -615,7 +622,7 @@ fn a_retry_after_delivery_unknown_asks_first() {
     h.step();
     step_until(&mut h, "the second attempt to end", |app| !app.is_sending());
     h.run();
-    let attempt = h.state().drafts[0].1.attempt.clone().unwrap();
+    let attempt = h.state().drafts()[0].1.attempt.clone().unwrap();
     assert!(!attempt.delivery_unknown, "{attempt:?}");
     assert_eq!(attempt.stage, "connect", "{attempt:?}");
 }
@@ -629,7 +636,7 @@ fn an_account_added_by_the_cli_appears_when_the_window_regains_focus() {
         dirs: Some(dirs.clone()),
     });
     step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
-    assert!(h.state().settings.accounts.is_empty());
+    assert!(h.state().settings().accounts.is_empty());
     // What `postscope account add` does, while the window is open.
     let mut settings = postscope::store::settings::Settings::default();
     settings.accounts.push(postscope::store::settings::Account {
@@ -642,7 +649,7 @@ fn an_account_added_by_the_cli_appears_when_the_window_regains_focus() {
     h.step();
     h.event(egui::Event::WindowFocused(true));
     step_until(&mut h, "the settings to be read again", |app| {
-        app.settings.account("from-the-cli").is_some()
+        app.settings().account("from-the-cli").is_some()
     });
     h.get_by_label("Account").click();
     h.run();
@@ -656,20 +663,23 @@ fn stop_after_rcpt_checks_recipients_and_delivers_nothing() {
     h.run();
     h.get_by_label("RCPT TO (check recipients)").click();
     h.run();
-    assert_eq!(h.state().quit_after, Some(postscope::smtp::QuitAfter::Rcpt));
+    assert_eq!(
+        h.state().quit_after(),
+        Some(postscope::smtp::QuitAfter::Rcpt)
+    );
     click_and_wait(&mut h, "Send", "the check to finish");
     assert!(
-        matches!(&h.state().status, Status::Sent(t)
+        matches!(&h.state().status(), Status::Sent(t)
             if t.contains("Stopped after RCPT TO") && t.contains("ada@example.org")),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
     assert_eq!(h.state().sandbox().unwrap().inbox().len(), 0);
-    assert!(h.state().sent.is_empty(), "a check is not a delivery");
-    assert_eq!(h.state().compose.subject, "Hello from Postscope");
+    assert!(h.state().sent().is_empty(), "a check is not a delivery");
+    assert_eq!(h.state().compose().subject, "Hello from Postscope");
     let sent: Vec<String> = h
         .state()
-        .transcript
+        .transcript()
         .events()
         .iter()
         .filter(|e| e.direction == postscope::smtp::Direction::Sent)
@@ -703,15 +713,15 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
     h.run();
     h.state_mut().open_transcript_file(saved.clone());
     step_until(&mut h, "the transcript to load", |app| {
-        app.transcript.loaded_from.is_some()
+        app.transcript().loaded_from.is_some()
     });
     h.run();
-    assert!(shows(&h, "Loaded"), "{:?}", h.state().status);
+    assert!(shows(&h, "Loaded"), "{:?}", h.state().status());
     h.get_by_label("Diagram").click();
     h.run();
     // One arrow per command and reply, the login redacted, TLS marked.
     assert_eq!(
-        h.state().transcript.mode,
+        h.state().transcript().mode,
         postscope::ui::transcript::Mode::Diagram
     );
     let auth = h.get_by_label("⇒ AUTH PLAIN <redacted>");
@@ -719,9 +729,9 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
     h.run();
     assert_eq!(
         h.state()
-            .transcript
+            .transcript()
             .selected
-            .map(|i| h.state().transcript.events()[i].text.clone())
+            .map(|i| h.state().transcript().events()[i].text.clone())
             .as_deref(),
         Some("AUTH PLAIN <redacted>")
     );
@@ -738,11 +748,11 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
     step_until(
         &mut h,
         "the bad file to be refused",
-        |app| matches!(&app.status, Status::Failed(t) if t.contains("line 1")),
+        |app| matches!(&app.status(), Status::Failed(t) if t.contains("line 1")),
     );
     assert!(
         h.state()
-            .transcript
+            .transcript()
             .events()
             .iter()
             .any(|e| e.text == "AUTH PLAIN <redacted>")
@@ -752,7 +762,7 @@ fn a_saved_transcript_loads_and_is_drawn_as_a_sequence_diagram() {
 /// Steps until the transcript has more lines starting with `prefix` than `before`.
 fn wait_for_reply(h: &mut Harness<'_, App>, prefix: &str) {
     let count = |app: &App| {
-        app.transcript
+        app.transcript()
             .events()
             .iter()
             .filter(|e| e.text.starts_with(prefix))
@@ -783,11 +793,14 @@ fn the_console_drives_a_whole_session_by_hand() {
     h.get_by_label("Command").type_text("EHLO console.test");
     h.key_press(Key::Enter);
     step_until(&mut h, "the EHLO reply", |app| {
-        app.transcript.events().iter().any(|e| e.text == "250 HELP")
+        app.transcript()
+            .events()
+            .iter()
+            .any(|e| e.text == "250 HELP")
     });
     assert!(
         h.state()
-            .transcript
+            .transcript()
             .events()
             .iter()
             .any(|e| e.text == "250-STARTTLS")
@@ -796,7 +809,7 @@ fn the_console_drives_a_whole_session_by_hand() {
     // STARTTLS upgrades the live connection and shows the certificate.
     h.get_by_label("STARTTLS").click();
     h.step();
-    step_until(&mut h, "TLS", |app| app.console.state.tls.is_some());
+    step_until(&mut h, "TLS", |app| app.console().state.tls.is_some());
     h.step();
     assert!(shows(&h, "Certificate verified for"));
     assert!(
@@ -815,7 +828,7 @@ fn the_console_drives_a_whole_session_by_hand() {
     h.get_by_label("AUTH").click();
     h.step();
     wait_for_reply(&mut h, "235");
-    assert!(h.state().console.state.authenticated);
+    assert!(h.state().console().state.authenticated);
 
     // A transaction by hand; MAIL and RCPT sent together (pipelining).
     h.get_by_label("Command").focus();
@@ -827,11 +840,11 @@ fn the_console_drives_a_whole_session_by_hand() {
         .type_text("RCPT TO:<bob@example.org>");
     h.key_press(Key::Enter);
     step_until(&mut h, "both replies", |app| {
-        app.console.state.in_transaction && app.console.state.awaiting == 0
+        app.console().state.in_transaction && app.console().state.awaiting == 0
     });
     let texts: Vec<&str> = h
         .state()
-        .transcript
+        .transcript()
         .events()
         .iter()
         .map(|e| e.text.as_str())
@@ -844,15 +857,16 @@ fn the_console_drives_a_whole_session_by_hand() {
         texts[mail + 1].starts_with("RCPT TO"),
         "both lines went out before the first reply: {texts:?}"
     );
-    h.state_mut().console.message = "Subject: by hand\n\n.a line with a leading dot\nbye\n".into();
+    h.state_mut().console_mut().message =
+        "Subject: by hand\n\n.a line with a leading dot\nbye\n".into();
     h.get_by_label("DATA").click();
     h.step();
     step_until(&mut h, "the message to be accepted", |app| {
-        !app.console.state.in_transaction && app.console.state.awaiting == 0
+        !app.console().state.in_transaction && app.console().state.awaiting == 0
     });
     assert!(
         h.state()
-            .transcript
+            .transcript()
             .events()
             .iter()
             .any(|e| e.text.starts_with("354")),
@@ -864,14 +878,14 @@ fn the_console_drives_a_whole_session_by_hand() {
     h.key_press(Key::ArrowUp);
     h.step();
     assert_eq!(
-        h.state().console.input,
+        h.state().console().input,
         "MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.org>"
     );
-    h.state_mut().console.input.clear();
+    h.state_mut().console_mut().input.clear();
     h.get_by_label("QUIT").click();
     h.step();
     step_until(&mut h, "the connection to close", |app| {
-        !app.console.state.connected
+        !app.console().state.connected
     });
 
     let received = server.wait_for_messages(1, Duration::from_secs(10));
@@ -897,15 +911,15 @@ fn the_probe_view_explains_capabilities_tls_and_timing() {
     let mut h = console_for(&server);
     h.get_by_label("Probe").click();
     h.step();
-    step_until(&mut h, "the probe to finish", |app| !app.console.probing);
+    step_until(&mut h, "the probe to finish", |app| !app.console().probing);
     h.run();
     // Verification fails (the test CA is not trusted) and says why.
     assert!(
         shows(&h, "issued by a CA this machine does not trust"),
         "{:?}",
-        h.state().status
+        h.state().status()
     );
-    let (report, _) = h.state().console.probe.clone().expect("a probe report");
+    let (report, _) = h.state().console().probe.clone().expect("a probe report");
     assert!(report.greeting.is_some());
     assert!(report.capabilities_before_tls.is_some() || report.capabilities.is_some());
     assert!(shows(&h, "SIZE 67108864"), "capabilities are listed");
@@ -930,10 +944,11 @@ fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
     };
     let mut h = harness(options.clone());
     step_until(&mut h, "the store to be read", |app| !app.draft_unsaved());
-    h.state_mut().account = AccountChoice::Custom;
-    h.state_mut().custom.host = addr.ip().to_string();
-    h.state_mut().custom.port = addr.port().to_string();
-    h.state_mut().custom.security = TlsMode::None;
+    h.state_mut()
+        .apply(Intent::ChooseAccount(AccountChoice::Custom));
+    h.state_mut().custom_mut().host = addr.ip().to_string();
+    h.state_mut().custom_mut().port = addr.port().to_string();
+    h.state_mut().custom_mut().security = TlsMode::None;
     h.run();
     h.get_by_label("Send").click();
     h.step();
@@ -952,12 +967,12 @@ fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // The window shows it as being sent, not as failed.
-    assert!(h.state().drafts.iter().all(|(_, d)| d.attempt.is_none()));
+    assert!(h.state().drafts().iter().all(|(_, d)| d.attempt.is_none()));
     std::mem::forget(h); // a crash
 
     let mut h = harness(options);
     step_until(&mut h, "the outbox to be read", |app| {
-        app.drafts
+        app.drafts()
             .iter()
             .any(|(_, d)| d.attempt.as_ref().is_some_and(|a| a.delivery_unknown))
     });

@@ -1,0 +1,209 @@
+//! Taking in what the worker threads report: one background result at a
+//! time, and the console's lines.
+
+use super::worker::Background;
+use super::{App, SandboxState, Status, accounts, compose, worker};
+use crate::smtp::Target;
+use crate::store::accounts::SecretPlace;
+use crate::store::mail::AccountChoice;
+use crate::store::mail::Mail;
+
+impl App {
+    /// Takes one background result.
+    pub(super) fn take(&mut self, msg: Background) {
+        match msg {
+            Background::Inspected(results) => {
+                let mut errors = Vec::new();
+                let entries: Vec<_> = results
+                    .into_iter()
+                    .filter_map(|r| r.map_err(|e| errors.push(e)).ok())
+                    .collect();
+                self.compose.attach(entries);
+                if !errors.is_empty() {
+                    self.status = Status::Failed(format!("Cannot attach {}", errors.join("; ")));
+                }
+            }
+            Background::Picked(paths) => self.tasks.inspect(paths),
+            Background::CaPicked(worker::CaFor::Account, path) => {
+                self.accounts.form.ca_file = path.display().to_string();
+            }
+            Background::CaPicked(worker::CaFor::Console, path) => {
+                self.console.ca_file = path.display().to_string();
+            }
+            Background::Saved(Ok(path)) => {
+                self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
+            }
+            Background::Saved(Err(e)) => self.status = Status::Failed(e),
+            Background::Sandbox(Ok(sandbox)) => {
+                let ctx = self.ctx.clone();
+                sandbox
+                    .inbox()
+                    .set_notify(Box::new(move || ctx.request_repaint()));
+                self.sandbox = SandboxState::Running(sandbox);
+            }
+            Background::Sandbox(Err(e)) => self.sandbox = SandboxState::Failed(e),
+            Background::StoreLoaded(loaded) => {
+                let worker::Loaded {
+                    settings,
+                    mail:
+                        Mail {
+                            drafts,
+                            sent,
+                            problems,
+                        },
+                    keychain_problem,
+                } = *loaded;
+                self.settings = settings;
+                self.sent = sent;
+                self.keychain_problem = keychain_problem;
+                // Drafts saved meanwhile by this window stay on top.
+                for (id, record) in drafts {
+                    if !self.drafts.iter().any(|(d, _)| *d == id) {
+                        self.drafts.push((id, record));
+                    }
+                }
+                let untouched = self.compose == compose::example();
+                let newest = self.drafts.first().cloned();
+                match newest {
+                    Some((id, record)) if untouched => {
+                        self.draft_id = id;
+                        self.compose = record.message.clone();
+                        self.saved_draft = Some(record.message);
+                        if match &record.account {
+                            AccountChoice::Saved(name) => self.settings.account(name).is_some(),
+                            _ => true,
+                        } {
+                            self.account = record.account;
+                        }
+                        self.status = Status::Idle(match &record.attempt {
+                            Some(_) => "Restored the draft from your last session; its last send failed (see Outbox)".into(),
+                            None => "Restored the draft from your last session".into(),
+                        });
+                    }
+                    _ => self.saved_draft = Some(compose::example()),
+                }
+                if !problems.is_empty() {
+                    self.status = Status::Failed(problems.join("; "));
+                }
+            }
+            Background::AccountSaved(Ok(saved)) => {
+                let message = accounts::saved_message(&saved);
+                let crate::store::accounts::Saved {
+                    settings,
+                    name,
+                    secret,
+                    keychain_problem,
+                    ..
+                } = *saved;
+                self.settings = settings;
+                match secret {
+                    SecretPlace::ThisSession(s) => {
+                        self.session_secrets.insert(name.clone(), s);
+                    }
+                    SecretPlace::Keychain => {
+                        self.session_secrets.remove(&name);
+                    }
+                    SecretPlace::Unchanged => {}
+                }
+                if let Some(old) = self.accounts.form.original.clone()
+                    && old != name
+                {
+                    if let Some(s) = self.session_secrets.remove(&old) {
+                        self.session_secrets.entry(name.clone()).or_insert(s);
+                    }
+                    if self.account == AccountChoice::Saved(old) {
+                        self.account = AccountChoice::Saved(name.clone());
+                    }
+                }
+                self.keychain_problem = keychain_problem.map(|e| e.to_string());
+                self.accounts.select(self.settings.account(&name));
+                self.status = Status::Sent(message);
+            }
+            Background::AccountSaved(Err(e)) => {
+                self.status = Status::Failed(format!("The account was not saved: {e}"));
+            }
+            Background::AccountDeleted(Ok((name, deleted))) => {
+                let message = accounts::deleted_message(&name, &deleted);
+                self.settings = deleted.settings;
+                self.session_secrets.remove(&name);
+                if self.account == AccountChoice::Saved(name) {
+                    self.account = AccountChoice::Sandbox;
+                }
+                self.accounts.select(None);
+                self.status = Status::Idle(message);
+            }
+            Background::AccountDeleted(Err(e)) => {
+                self.status = Status::Failed(format!("The account was not deleted: {e}"));
+            }
+            Background::StoreFailed(e) => self.status = Status::Failed(e),
+            Background::BuiltForConsole(Ok(message)) => {
+                self.console.message = message;
+                self.status = Status::Idle("The Compose message is ready to send with DATA".into());
+            }
+            Background::BuiltForConsole(Err(e)) => self.status = Status::Failed(e),
+            Background::TranscriptLoaded(Ok((path, header, events))) => {
+                let count = events.len();
+                self.transcript
+                    .load(&header, events, path.display().to_string());
+                self.show_transcript = true;
+                self.status = Status::Idle(format!(
+                    "Loaded {count} lines of a session with {} from {}",
+                    header.server,
+                    path.display()
+                ));
+            }
+            Background::TranscriptLoaded(Err(e)) => self.status = Status::Failed(e),
+            Background::SettingsReloaded(settings) => {
+                if settings != self.settings {
+                    self.settings = settings;
+                    if let AccountChoice::Saved(name) = &self.account
+                        && self.settings.account(name).is_none()
+                    {
+                        self.status = Status::Failed(format!(
+                            "The account {name:?} was removed outside this window: pick another"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes what the console connection reported. Never blocks.
+    pub(super) fn drain_console(&mut self) {
+        use crate::smtp::console::ConsoleEvent;
+        let Some(conn) = &self.console_conn else {
+            return;
+        };
+        let mut closed = None;
+        while let Ok(event) = conn.events.try_recv() {
+            match event {
+                ConsoleEvent::Transcript(e) => self.transcript.push(e),
+                ConsoleEvent::State(state) => self.console.state = state,
+                ConsoleEvent::Tls(info) => self.console.tls = Some(*info),
+                ConsoleEvent::StartTls => {}
+                ConsoleEvent::Closed(why) => closed = Some(why),
+            }
+        }
+        if let Some(why) = closed {
+            self.console_conn = None;
+            self.console.state = Default::default();
+            self.status = match why {
+                Some(why) => Status::Failed(format!("Console: connection closed: {why}")),
+                None => Status::Idle("Console: disconnected".into()),
+            };
+        }
+    }
+
+    pub(super) fn console_target(&self) -> Option<Target> {
+        let host = self
+            .console
+            .host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        Some(Target {
+            host: host.to_owned(),
+            port: self.console.port_number()?,
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! What the panels and bars ask for, carried out in one place: each
+//! returns an [`Intent`] while it is drawn, and [`App::apply`] does the
+//! work once the frame is drawn.
+
+use super::accounts::AccountsIntent;
+use super::compose::ComposeIntent;
+use super::history::HistoryIntent;
+use super::send::JobKind;
+use super::transcript::TranscriptIntent;
+use super::{App, Status, Tab, console, worker};
+use crate::app;
+use crate::app::ProbeSpec;
+use crate::app::Server;
+use crate::app::Work;
+use crate::smtp::ClientId;
+use crate::smtp::Timeouts;
+use crate::smtp::TlsMode;
+use crate::store::mail::AccountChoice;
+
+/// Something a person asked the window to do.
+#[must_use]
+#[derive(Debug, Clone)]
+pub enum Intent {
+    /// Start an empty message (the open one stays in Drafts).
+    NewMessage,
+    /// Send the composed message.
+    Send,
+    /// The answer to "Send this message again?".
+    Resend(bool),
+    /// Cancel the running session.
+    Cancel,
+    /// Pick an account in the account menu.
+    ChooseAccount(AccountChoice),
+    /// Attach files with the native dialog.
+    PickFiles,
+    /// Attach these files (dropped on the window).
+    Attach(Vec<std::path::PathBuf>),
+    /// Save the transcript panel's session to a file.
+    SaveTranscript,
+    /// Load a saved transcript into the panel.
+    OpenTranscript,
+    /// The Accounts tab.
+    Accounts(AccountsIntent),
+    /// The Drafts, Outbox and Sent lists.
+    History(HistoryIntent),
+    /// The Console tab.
+    Console(console::ConsoleIntent),
+}
+
+impl From<ComposeIntent> for Intent {
+    fn from(i: ComposeIntent) -> Intent {
+        match i {
+            ComposeIntent::Send => Intent::Send,
+            ComposeIntent::PickFiles => Intent::PickFiles,
+        }
+    }
+}
+
+impl From<TranscriptIntent> for Intent {
+    fn from(i: TranscriptIntent) -> Intent {
+        match i {
+            TranscriptIntent::Save => Intent::SaveTranscript,
+            TranscriptIntent::Open => Intent::OpenTranscript,
+        }
+    }
+}
+
+impl App {
+    /// Carries out an intent.
+    pub fn apply(&mut self, intent: Intent) {
+        match intent {
+            Intent::NewMessage => self.new_message(),
+            Intent::Send => self.send(),
+            Intent::Resend(true) => self.send(),
+            Intent::Resend(false) => self.confirm_resend = false,
+            Intent::Cancel => self.cancel(),
+            Intent::ChooseAccount(choice) => self.choose_account(choice),
+            Intent::PickFiles => self.tasks.pick_files(),
+            Intent::Attach(paths) => {
+                self.tab = Tab::Compose;
+                self.attach_files(paths);
+            }
+            Intent::SaveTranscript => {
+                // Rendered on the worker, once the format is known.
+                let snapshot = self.transcript.snapshot();
+                self.tasks
+                    .save_as("transcript.txt", move |path| snapshot.render(path));
+            }
+            Intent::OpenTranscript => self.tasks.open_transcript(),
+            Intent::Accounts(i) => self.accounts_intent(i),
+            Intent::History(i) => self.history_intent(i),
+            Intent::Console(i) => self.console_intent(i),
+        }
+    }
+
+    fn console_intent(&mut self, intent: console::ConsoleIntent) {
+        use crate::smtp::console::ConsoleCommand;
+        match intent {
+            console::ConsoleIntent::Probe => {
+                let Some(target) = self.console_target() else {
+                    return;
+                };
+                if self.job.is_some() {
+                    return;
+                }
+                let spec = ProbeSpec {
+                    server: Server {
+                        // A plain console connection upgrades when it can.
+                        tls: match self.console.mode {
+                            TlsMode::Implicit => TlsMode::Implicit,
+                            _ => TlsMode::Opportunistic,
+                        },
+                        target,
+                        tls_options: self.console.tls_options(),
+                        client_id: ClientId::local(),
+                        timeouts: Timeouts::uniform(std::time::Duration::from_secs(30)),
+                    },
+                    login: None,
+                    quit_after: None,
+                };
+                self.transcript.clear(spec.server.target.to_string());
+                self.show_transcript = true;
+                self.console.probing = true;
+                self.console.probe = None;
+                self.status = Status::Sending {
+                    stage: None,
+                    progress: None,
+                };
+                let job = app::spawn(Work::Probe(spec), self.tasks.notify());
+                self.job = Some((job, JobKind::Probe));
+            }
+            console::ConsoleIntent::Connect => {
+                let Some(target) = self.console_target() else {
+                    return;
+                };
+                self.transcript.clear(target.to_string());
+                self.show_transcript = true;
+                self.console.tls = None;
+                self.console.probe = None;
+                // Shown as connected at once; the thread reports the truth.
+                self.console.state = crate::smtp::console::ConsoleState {
+                    connected: true,
+                    ..Default::default()
+                };
+                self.console_conn = Some(crate::smtp::console::spawn(
+                    target,
+                    self.console.mode,
+                    self.console.tls_options(),
+                    std::time::Duration::from_secs(30),
+                    self.tasks.notify(),
+                ));
+            }
+            console::ConsoleIntent::Command(command) => {
+                let disconnect = matches!(command, ConsoleCommand::Disconnect);
+                if let Some(conn) = &self.console_conn {
+                    let _ = conn.commands.send(command);
+                }
+                if disconnect && self.console_conn.is_none() {
+                    self.console.state = Default::default();
+                }
+            }
+            console::ConsoleIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Console),
+            console::ConsoleIntent::UseComposed => {
+                self.tasks.build_for_console(self.compose.draft());
+            }
+        }
+    }
+
+    fn accounts_intent(&mut self, intent: AccountsIntent) {
+        match intent {
+            AccountsIntent::Select(name) => {
+                let account = name.and_then(|n| self.settings.account(&n).cloned());
+                self.accounts.select(account.as_ref());
+            }
+            AccountsIntent::Save => {
+                let Some(dirs) = self.dirs.clone() else {
+                    self.status = Status::Failed(
+                        "There is no folder to save settings in (is HOME set?)".into(),
+                    );
+                    return;
+                };
+                let form = &self.accounts.form;
+                if !form.problems(&self.settings.accounts).is_empty() {
+                    return;
+                }
+                let secret =
+                    (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone());
+                let change = crate::store::accounts::Change {
+                    account: form.account(),
+                    original: form.original.clone(),
+                    secret,
+                };
+                self.tasks.save_account(dirs, self.secrets.clone(), change);
+            }
+            AccountsIntent::Delete(name) => {
+                if let Some(dirs) = self.dirs.clone() {
+                    self.tasks.delete_account(dirs, self.secrets.clone(), name);
+                }
+            }
+            AccountsIntent::Test => self.test_account(),
+            AccountsIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Account),
+        }
+    }
+
+    fn history_intent(&mut self, intent: HistoryIntent) {
+        match intent {
+            HistoryIntent::Open(id) => self.open_draft(&id),
+            HistoryIntent::Retry(id) => {
+                self.open_draft(&id);
+                self.send();
+            }
+            HistoryIntent::Delete(id) => {
+                self.drafts.retain(|(d, _)| *d != id);
+                if let Some(dirs) = &self.dirs {
+                    self.tasks
+                        .remove_record(crate::store::records::Folder::drafts(dirs), id.clone());
+                }
+                if id == self.draft_id {
+                    self.new_message();
+                }
+                self.status = Status::Idle("Deleted the draft".into());
+            }
+            HistoryIntent::ShowTranscript(id) => {
+                let found = self
+                    .sent
+                    .iter()
+                    .find(|(s, _)| *s == id)
+                    .map(|(_, r)| (r.server.clone(), r.transcript.clone()))
+                    .or_else(|| {
+                        self.drafts
+                            .iter()
+                            .find(|(d, _)| *d == id)
+                            .and_then(|(_, r)| r.attempt.as_ref())
+                            .map(|a| (a.server.clone(), a.transcript.clone()))
+                    });
+                if let Some((server, events)) = found {
+                    self.show_events(&server, &events);
+                }
+            }
+            HistoryIntent::SendAgain(id) => {
+                if let Some((_, record)) = self.sent.iter().find(|(s, _)| *s == id).cloned() {
+                    self.new_message();
+                    self.compose = record.message;
+                    self.tab = Tab::Compose;
+                }
+            }
+        }
+    }
+}
