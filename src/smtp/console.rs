@@ -24,11 +24,11 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 
 use super::dot_stuff::DotStuffer;
+use super::net::Conn;
 use super::reply::{Parsed, ReplyParser};
 use super::sasl::{self, Credentials, Mechanism, Secret};
 use super::tls::{self, ClientSetup, TlsInfo, TlsOptions};
 use super::transcript::{Direction, TranscriptEvent, escape_controls};
-use super::transport::Conn;
 use super::{ReplyCode, Target, TlsMode};
 
 /// What the console knows about the connection, always shown.

@@ -14,6 +14,7 @@ pub mod console;
 pub mod dot_stuff;
 pub mod error;
 pub mod explain;
+pub mod net;
 pub mod reply;
 pub mod sasl;
 pub mod session;
@@ -24,6 +25,7 @@ pub mod transport;
 pub use capability::{Capabilities, Capability};
 pub use command::{ClientId, Command};
 pub use error::{Missing, Refusal, Remedy, SessionError, Stage};
+pub use net::{BodySource, CancelToken, Target};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode};
 pub use sasl::{Credentials, Mechanism, Secret};
 pub use session::{
@@ -31,7 +33,7 @@ pub use session::{
 };
 pub use tls::{TlsInfo, TlsOptions};
 pub use transcript::{Direction, TranscriptEvent};
-pub use transport::{BodySource, CancelToken, Connection, Target, run};
+pub use transport::{Connection, run};
 
 /// A byte count for people: `10.5 MB`, `14 kB`, `512 bytes` (decimal units,
 /// as mail servers and providers quote their limits).
