@@ -216,6 +216,12 @@ impl Capabilities {
             .any(|c| c.keyword().eq_ignore_ascii_case(keyword))
     }
 
+    /// True when the server announced this extension (parameters aside):
+    /// `caps.offers(&Capability::StartTls)`.
+    pub fn offers(&self, extension: &Capability) -> bool {
+        self.has(extension.keyword())
+    }
+
     /// The SIZE limit, if one was announced and is not 0.
     pub fn size_limit(&self) -> Option<u64> {
         self.extensions.iter().find_map(|c| match c {
@@ -226,7 +232,7 @@ impl Capabilities {
 
     /// True when SIZE was announced at all (so MAIL FROM may declare it).
     pub fn supports_size(&self) -> bool {
-        self.has("SIZE")
+        self.offers(&Capability::Size { limit: None })
     }
 
     /// The AUTH mechanisms offered, empty when AUTH was not announced.

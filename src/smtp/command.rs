@@ -5,6 +5,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::sasl::Mechanism;
+
 /// How the client names itself in EHLO/HELO (RFC 5321 §4.1.4): a domain
 /// name, or an address literal when it has no usable name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,27 @@ impl fmt::Display for ClientId {
     }
 }
 
+/// An ESMTP parameter of MAIL FROM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailParam {
+    /// `SIZE=n`: the message's size in bytes (RFC 1870).
+    Size(u64),
+    /// `BODY=8BITMIME`: the message has 8-bit bytes (RFC 6152).
+    EightBitMime,
+    /// `SMTPUTF8`: addresses or headers are UTF-8 (RFC 6531).
+    SmtpUtf8,
+}
+
+impl fmt::Display for MailParam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailParam::Size(n) => write!(f, "SIZE={n}"),
+            MailParam::EightBitMime => f.write_str("BODY=8BITMIME"),
+            MailParam::SmtpUtf8 => f.write_str("SMTPUTF8"),
+        }
+    }
+}
+
 /// One command the client sends.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Command {
@@ -78,8 +101,8 @@ pub enum Command {
     StartTls,
     /// `AUTH <mechanism> [initial-response]` (RFC 4954). The response is a secret.
     Auth {
-        /// The mechanism name.
-        mechanism: String,
+        /// The mechanism.
+        mechanism: Mechanism,
         /// The base64 initial response, if sent with the command.
         initial: Option<String>,
     },
@@ -90,14 +113,12 @@ pub enum Command {
         /// The reverse-path (empty for a bounce).
         from: String,
         /// ESMTP parameters such as `SIZE=1234`.
-        params: Vec<String>,
+        params: Vec<MailParam>,
     },
-    /// `RCPT TO:<path> [params]`.
+    /// `RCPT TO:<path>`.
     Rcpt {
         /// The forward-path.
         to: String,
-        /// ESMTP parameters.
-        params: Vec<String>,
     },
     /// `DATA`.
     Data,
@@ -148,7 +169,7 @@ impl Command {
 
     fn line(&self, with_secrets: bool) -> String {
         const REDACTED: &str = "<redacted>";
-        let params = |p: &[String]| p.iter().map(|p| format!(" {p}")).collect::<String>();
+        let params = |p: &[MailParam]| p.iter().map(|p| format!(" {p}")).collect::<String>();
         match self {
             Command::Ehlo(id) => format!("EHLO {id}"),
             Command::Helo(id) => format!("HELO {id}"),
@@ -161,7 +182,7 @@ impl Command {
             Command::AuthResponse(r) if with_secrets => r.clone(),
             Command::AuthResponse(_) => REDACTED.into(),
             Command::Mail { from, params: p } => format!("MAIL FROM:<{from}>{}", params(p)),
-            Command::Rcpt { to, params: p } => format!("RCPT TO:<{to}>{}", params(p)),
+            Command::Rcpt { to } => format!("RCPT TO:<{to}>"),
             Command::Data => "DATA".into(),
             Command::Bdat { size, last: false } => format!("BDAT {size}"),
             Command::Bdat { size, last: true } => format!("BDAT {size} LAST"),
@@ -200,7 +221,7 @@ mod tests {
         assert_eq!(
             wire(&Command::Mail {
                 from: "a@example.org".into(),
-                params: vec!["SIZE=1200".into(), "BODY=8BITMIME".into()]
+                params: vec![MailParam::Size(1200), MailParam::EightBitMime]
             }),
             "MAIL FROM:<a@example.org> SIZE=1200 BODY=8BITMIME\r\n"
         );
@@ -214,7 +235,6 @@ mod tests {
         assert_eq!(
             wire(&Command::Rcpt {
                 to: "b@example.org".into(),
-                params: vec![]
             }),
             "RCPT TO:<b@example.org>\r\n"
         );
@@ -232,7 +252,7 @@ mod tests {
     #[test]
     fn secrets_only_on_the_wire() {
         let auth = Command::Auth {
-            mechanism: "PLAIN".into(),
+            mechanism: Mechanism::Plain,
             initial: Some("AGFsaWNlAHNlY3JldA==".into()),
         };
         assert_eq!(wire(&auth), "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
@@ -242,7 +262,7 @@ mod tests {
         assert_eq!(wire(&resp), "c2VjcmV0\r\n");
         assert_eq!(resp.redacted(), "<redacted>");
         let bare = Command::Auth {
-            mechanism: "LOGIN".into(),
+            mechanism: Mechanism::Login,
             initial: None,
         };
         assert_eq!(bare.redacted(), "AUTH LOGIN");

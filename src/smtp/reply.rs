@@ -25,6 +25,24 @@ pub const MAX_REPLY_LINES: usize = 1000;
 pub struct ReplyCode(pub u16);
 
 impl ReplyCode {
+    /// 220: the service is ready (the greeting; STARTTLS may begin).
+    pub const READY: ReplyCode = ReplyCode(220);
+    /// 221: closing the connection (QUIT's answer).
+    pub const CLOSING: ReplyCode = ReplyCode(221);
+    /// 235: authentication succeeded (RFC 4954).
+    pub const AUTH_OK: ReplyCode = ReplyCode(235);
+    /// 250: the requested action was completed.
+    pub const OK: ReplyCode = ReplyCode(250);
+    /// 334: a SASL challenge; send the next response (RFC 4954).
+    pub const AUTH_CHALLENGE: ReplyCode = ReplyCode(334);
+    /// 354: start the message; end it with a line holding one dot.
+    pub const START_DATA: ReplyCode = ReplyCode(354);
+    /// 421: the service is closing the connection (may come at any time).
+    pub const UNAVAILABLE: ReplyCode = ReplyCode(421);
+    /// 452: insufficient storage; after RCPT, too many recipients
+    /// (RFC 5321 §4.5.3.1.10).
+    pub const INSUFFICIENT_STORAGE: ReplyCode = ReplyCode(452);
+
     /// The reply's class, from its first digit (RFC 5321 §4.2.1).
     pub fn class(self) -> ReplyClass {
         match self.0 / 100 {

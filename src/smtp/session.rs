@@ -24,11 +24,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::capability::Capabilities;
-use super::command::{ClientId, Command};
+use super::capability::{Capabilities, Capability};
+use super::command::{ClientId, Command, MailParam};
 use super::dot_stuff::DotStuffer;
 use super::error::{Missing, Refusal, SessionError, Stage};
-use super::reply::{Parsed, Reply, ReplyParser};
+use super::reply::{Parsed, Reply, ReplyCode, ReplyParser};
 use super::sasl::{self, Credentials, Mechanism};
 use super::tls::TlsInfo;
 use super::transcript::{Direction, TranscriptEvent};
@@ -974,7 +974,7 @@ impl Session {
             // Nothing was asked. A 421 may come at any time (RFC 5321 §3.8);
             // anything else is the server talking out of turn.
             let stage = self.stage;
-            let error = if reply.code.0 == 421 {
+            let error = if reply.code == ReplyCode::UNAVAILABLE {
                 SessionError::Rejected { stage, reply }
             } else {
                 SessionError::Protocol {
@@ -988,7 +988,7 @@ impl Session {
             let limit = self.timeout_for(e);
             (now + limit, limit)
         });
-        if reply.code.0 == 421 && expect != Expect::Quit {
+        if reply.code == ReplyCode::UNAVAILABLE && expect != Expect::Quit {
             // The server is shutting the connection; no QUIT will be heard.
             let stage = self.stage;
             return self.fail(now, SessionError::Rejected { stage, reply });
@@ -1014,7 +1014,7 @@ impl Session {
 
     fn on_greeting(&mut self, now: Instant, reply: Reply) {
         self.report.greeting = Some(reply.clone());
-        if reply.code.0 != 220 {
+        if reply.code != ReplyCode::READY {
             return self.fail_politely(
                 now,
                 SessionError::Rejected {
@@ -1096,7 +1096,7 @@ impl Session {
         if !self.secure {
             match self.config.tls {
                 TlsMode::StartTls | TlsMode::Opportunistic
-                    if caps.has("STARTTLS") && !self.starttls_refused =>
+                    if caps.offers(&Capability::StartTls) && !self.starttls_refused =>
                 {
                     self.enter(Stage::Tls);
                     return self.send(now, Command::StartTls, Expect::StartTls);
@@ -1136,7 +1136,7 @@ impl Session {
     }
 
     fn on_starttls(&mut self, now: Instant, reply: Reply) {
-        if reply.code.0 != 220 {
+        if reply.code != ReplyCode::READY {
             if self.config.tls == TlsMode::Opportunistic
                 && reply.code.class() != super::reply::ReplyClass::PositiveCompletion
             {
@@ -1238,7 +1238,7 @@ impl Session {
             Ok((initial, step)) => self.send(
                 now,
                 Command::Auth {
-                    mechanism: mechanism.name().to_owned(),
+                    mechanism: mechanism.clone(),
                     initial,
                 },
                 Expect::Auth(step),
@@ -1255,7 +1255,7 @@ impl Session {
     }
 
     fn on_auth(&mut self, now: Instant, step: AuthStep, reply: Reply) {
-        if reply.code.0 == 334 {
+        if reply.code == ReplyCode::AUTH_CHALLENGE {
             if let Some(text) = sasl::decode_challenge(reply.first_line()) {
                 let text = text.trim_end_matches('\0').to_owned();
                 self.note(now, format!("challenge decoded: {text}"));
@@ -1318,7 +1318,7 @@ impl Session {
         }
         let needs_utf8 =
             !envelope.from.is_ascii() || envelope.recipients.iter().any(|r| !r.is_ascii());
-        if needs_utf8 && !caps.has("SMTPUTF8") {
+        if needs_utf8 && !caps.offers(&Capability::SmtpUtf8) {
             return self.fail_politely(
                 now,
                 SessionError::Missing {
@@ -1348,13 +1348,13 @@ impl Session {
         if let Some(size) = envelope.size
             && caps.supports_size()
         {
-            params.push(format!("SIZE={size}"));
+            params.push(MailParam::Size(size));
         }
-        if envelope.eight_bit && caps.has("8BITMIME") {
-            params.push("BODY=8BITMIME".into());
+        if envelope.eight_bit && caps.offers(&Capability::EightBitMime) {
+            params.push(MailParam::EightBitMime);
         }
         if needs_utf8 {
-            params.push("SMTPUTF8".into());
+            params.push(MailParam::SmtpUtf8);
         }
         self.enter(Stage::Mail);
         self.send(
@@ -1367,7 +1367,7 @@ impl Session {
         );
         // RFC 2920: with PIPELINING the whole envelope and DATA go in one
         // turn. Stopping after MAIL or RCPT on purpose needs the steps apart.
-        self.pipelined = caps.has("PIPELINING")
+        self.pipelined = caps.offers(&Capability::Pipelining)
             && !matches!(
                 self.config.quit_after,
                 Some(QuitAfter::Mail | QuitAfter::Rcpt)
@@ -1377,7 +1377,7 @@ impl Session {
         // and no DATA round trip. Only pipelined: chunks are sent without
         // waiting for each reply. Stopping at DATA's 354 needs DATA.
         self.bdat = self.pipelined
-            && caps.has("CHUNKING")
+            && caps.offers(&Capability::Chunking)
             && self.config.quit_after != Some(QuitAfter::Data);
         self.stuffer = if self.bdat {
             DotStuffer::lines_only()
@@ -1426,14 +1426,7 @@ impl Session {
 
     fn send_rcpt(&mut self, now: Instant, index: usize) {
         let to = self.batch[index].clone();
-        self.send(
-            now,
-            Command::Rcpt {
-                to,
-                params: Vec::new(),
-            },
-            Expect::Rcpt(index),
-        );
+        self.send(now, Command::Rcpt { to }, Expect::Rcpt(index));
     }
 
     fn on_rcpt(&mut self, now: Instant, index: usize, reply: Reply) {
@@ -1449,7 +1442,10 @@ impl Session {
         let address = self.batch[index].clone();
         if reply.is_positive() {
             self.accepted.push(address);
-        } else if reply.code.0 == 452 && !self.accepted.is_empty() && self.pipelined {
+        } else if reply.code == ReplyCode::INSUFFICIENT_STORAGE
+            && !self.accepted.is_empty()
+            && self.pipelined
+        {
             // Sent already with the others: this one waits for a further
             // transaction (RFC 5321 §4.5.3.1.10).
             if self.deferred.is_empty() {
@@ -1462,7 +1458,7 @@ impl Session {
                 );
             }
             self.deferred.push(address);
-        } else if reply.code.0 == 452 && !self.accepted.is_empty() {
+        } else if reply.code == ReplyCode::INSUFFICIENT_STORAGE && !self.accepted.is_empty() {
             // RFC 5321 §4.5.3.1.10: "too many recipients" is not a refusal;
             // the rest go in a further transaction.
             self.note(
@@ -1537,7 +1533,7 @@ impl Session {
     fn on_data(&mut self, now: Instant, reply: Reply) {
         if self.abandon {
             self.abandon = false;
-            if reply.code.0 == 354 {
+            if reply.code == ReplyCode::START_DATA {
                 // The server now waits for the message and no command can
                 // be said: hang up before any data. An unfinished message
                 // is discarded (RFC 5321 §3.8), so nothing is delivered.
@@ -1554,7 +1550,7 @@ impl Session {
             }
             return self.quit(now);
         }
-        if reply.code.0 != 354 {
+        if reply.code != ReplyCode::START_DATA {
             return self.fail_politely(
                 now,
                 SessionError::Rejected {

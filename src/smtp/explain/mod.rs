@@ -50,7 +50,7 @@ fn received(e: &TranscriptEvent) -> Option<String> {
         Some(_) => (false, ""),
         None => (false, text),
     };
-    if code.0 == 250
+    if code == ReplyCode::OK
         && let Some(ext) = extensions::ehlo_line(rest, continues)
     {
         return Some(ext);
@@ -58,7 +58,7 @@ fn received(e: &TranscriptEvent) -> Option<String> {
     let mut out = reply_code(code);
     if let Some((enhanced, _)) = EnhancedCode::parse_prefix(rest) {
         out.push_str(&format!("; {enhanced}: {}", enhanced_code(enhanced)));
-    } else if code.0 == 334
+    } else if code == ReplyCode::AUTH_CHALLENGE
         && let Some(challenge) = sasl::decode_challenge(rest)
         && challenge.len() <= 200
         && !challenge.chars().any(char::is_control)
