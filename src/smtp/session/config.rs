@@ -1,0 +1,239 @@
+//! What a session is told before it starts: how to secure the connection,
+//! whether to log in, what to send, how long to wait, where to stop.
+
+use std::time::Duration;
+
+use crate::smtp::command::ClientId;
+use crate::smtp::sasl::{Credentials, Mechanism};
+
+/// How the connection is secured: the one type for it, used by the engine,
+/// saved accounts (as `"starttls"`, `"implicit"`, `"opportunistic"`,
+/// `"none"`), the console and the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// STARTTLS is required: without it nothing but EHLO and QUIT is sent.
+    StartTls,
+    /// TLS from the first byte (RFC 8314, usually port 465).
+    Implicit,
+    /// STARTTLS when offered, else clear text, but never AUTH in clear text.
+    Opportunistic,
+    /// Clear text throughout. Anyone on the path can read everything.
+    None,
+}
+
+impl TlsMode {
+    /// Every mode, strongest first (the order menus list them in).
+    pub const ALL: [TlsMode; 4] = [
+        TlsMode::StartTls,
+        TlsMode::Implicit,
+        TlsMode::Opportunistic,
+        TlsMode::None,
+    ];
+
+    /// The mode a connection to `port` gets when none is chosen: implicit
+    /// TLS on 465 (RFC 8314), STARTTLS, required, elsewhere.
+    pub fn default_for_port(port: u16) -> TlsMode {
+        if port == 465 {
+            TlsMode::Implicit
+        } else {
+            TlsMode::StartTls
+        }
+    }
+
+    /// Its short name, as saved in an account (`starttls`, `implicit`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::StartTls => "starttls",
+            TlsMode::Implicit => "implicit",
+            TlsMode::Opportunistic => "opportunistic",
+            TlsMode::None => "none",
+        }
+    }
+
+    /// The mode chosen, or the port's default.
+    pub fn or_default_for(chosen: Option<TlsMode>, port: u16) -> TlsMode {
+        chosen.unwrap_or_else(|| TlsMode::default_for_port(port))
+    }
+}
+
+/// Which AUTH to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthPlan {
+    /// Do not log in.
+    None,
+    /// Log in with the strongest mechanism both sides support.
+    Auto(Credentials),
+    /// Log in with this mechanism, whether or not the server lists it.
+    Forced(Mechanism, Credentials),
+}
+
+/// What the session is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Greeting, EHLO and TLS only, then QUIT: what the server offers.
+    Probe,
+    /// Deliver one message.
+    Send(Envelope),
+}
+
+/// The SMTP envelope of one message (RFC 5321 §2.3.1) and what MAIL FROM
+/// needs to know about the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse-path (empty for a null sender).
+    pub from: String,
+    /// The forward-paths: every To, Cc and Bcc address.
+    pub recipients: Vec<String>,
+    /// The message size in bytes, if known, for SIZE (RFC 1870).
+    pub size: Option<u64>,
+    /// True when the message has bytes above 127 (for BODY=8BITMIME).
+    pub eight_bit: bool,
+}
+
+/// The time limit of each wait. Defaults are RFC 5321 §4.5.3.2's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Opening the TCP connection (and an implicit TLS handshake).
+    pub connect: Duration,
+    /// The 220 greeting.
+    pub greeting: Duration,
+    /// EHLO, HELO, STARTTLS, AUTH, RSET, QUIT.
+    pub command: Duration,
+    /// MAIL FROM.
+    pub mail: Duration,
+    /// Each RCPT TO.
+    pub rcpt: Duration,
+    /// DATA, until 354.
+    pub data_init: Duration,
+    /// Each write of message data.
+    pub data_block: Duration,
+    /// The reply to the final dot.
+    pub data_end: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let min = |m: u64| Duration::from_secs(m * 60);
+        Timeouts {
+            connect: Duration::from_secs(30),
+            greeting: min(5),
+            command: min(5),
+            mail: min(5),
+            rcpt: min(5),
+            data_init: min(2),
+            data_block: min(3),
+            data_end: min(10),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Every wait, connect included, set to `d` (the CLI's `--timeout`).
+    pub fn uniform(d: Duration) -> Timeouts {
+        Timeouts {
+            connect: d,
+            greeting: d,
+            command: d,
+            mail: d,
+            rcpt: d,
+            data_init: d,
+            data_block: d,
+            data_end: d,
+        }
+    }
+}
+
+/// Everything a session needs to know before it starts.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The name given in EHLO.
+    pub client_id: ClientId,
+    /// How the connection is secured.
+    pub tls: TlsMode,
+    /// Whether and how to log in.
+    pub auth: AuthPlan,
+    /// Probe or send.
+    pub job: Job,
+    /// Deliver to the accepted recipients even when some are refused.
+    pub allow_partial: bool,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Stop, successfully, once this point is passed (`--quit-after`).
+    pub quit_after: Option<QuitAfter>,
+}
+
+/// Where a session may stop on purpose (swaks's `--quit-after`): once the
+/// point is passed, Postscope says QUIT (or, after DATA, hangs up) and the
+/// session counts as a success. Nothing after it is sent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum QuitAfter {
+    /// The TCP connection (and implicit TLS) is up; hang up before the greeting.
+    Connect,
+    /// The 220 greeting.
+    Greeting,
+    /// The first EHLO (or HELO).
+    Ehlo,
+    /// STARTTLS, the handshake and EHLO again (implicit TLS: the first EHLO).
+    Tls,
+    /// The login (or the point where it would be, without one).
+    Auth,
+    /// MAIL FROM accepted.
+    Mail,
+    /// Every RCPT TO answered: which recipients the server would take.
+    Rcpt,
+    /// DATA answered 354; hang up without sending the message (the server
+    /// discards the unfinished transaction, RFC 5321 §3.8).
+    Data,
+}
+
+impl QuitAfter {
+    /// Every point, in session order.
+    pub const ALL: [QuitAfter; 8] = [
+        QuitAfter::Connect,
+        QuitAfter::Greeting,
+        QuitAfter::Ehlo,
+        QuitAfter::Tls,
+        QuitAfter::Auth,
+        QuitAfter::Mail,
+        QuitAfter::Rcpt,
+        QuitAfter::Data,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuitAfter::Connect => "connect",
+            QuitAfter::Greeting => "greeting",
+            QuitAfter::Ehlo => "ehlo",
+            QuitAfter::Tls => "tls",
+            QuitAfter::Auth => "auth",
+            QuitAfter::Mail => "mail",
+            QuitAfter::Rcpt => "rcpt",
+            QuitAfter::Data => "data",
+        }
+    }
+
+    /// What a person reads, e.g. in the composer's "Stop after" menu.
+    pub fn describe(self) -> &'static str {
+        match self {
+            QuitAfter::Connect => "connect (TCP only)",
+            QuitAfter::Greeting => "the greeting",
+            QuitAfter::Ehlo => "EHLO",
+            QuitAfter::Tls => "TLS",
+            QuitAfter::Auth => "login",
+            QuitAfter::Mail => "MAIL FROM",
+            QuitAfter::Rcpt => "RCPT TO (check recipients)",
+            QuitAfter::Data => "DATA (send no message)",
+        }
+    }
+}
+
+impl std::fmt::Display for QuitAfter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
