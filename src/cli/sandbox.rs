@@ -120,7 +120,10 @@ fn banner(sandbox: &Sandbox) -> String {
             addr.ip()
         ));
     }
-    let mut extensions = advertised_extensions(config.max_message_size, false);
+    let mut extensions: Vec<String> = advertised_extensions(config.max_message_size, false)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     if let Some(size) = extensions.first_mut() {
         size.push_str(&format!(
             " ({} per message)",

@@ -57,6 +57,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::smtp::capability::Capability;
+use crate::smtp::sasl::Mechanism;
+
 pub use inbox::{AttachmentSummary, Captured, Inbox, PREVIEW_CHARS, Summary};
 pub use server::Sandbox;
 
@@ -141,19 +144,23 @@ pub enum SandboxError {
 
 /// The extensions the EHLO reply lists, in order, for people (the
 /// `postscope sandbox` banner, the GUI).
-pub fn advertised_extensions(max_message_size: u64, tls_active: bool) -> Vec<String> {
+pub fn advertised_extensions(max_message_size: u64, tls_active: bool) -> Vec<Capability> {
     let mut list = vec![
-        format!("SIZE {max_message_size}"),
-        "8BITMIME".to_owned(),
-        "SMTPUTF8".to_owned(),
-        "PIPELINING".to_owned(),
-        "ENHANCEDSTATUSCODES".to_owned(),
+        Capability::Size {
+            limit: Some(max_message_size),
+        },
+        Capability::EightBitMime,
+        Capability::SmtpUtf8,
+        Capability::Pipelining,
+        Capability::EnhancedStatusCodes,
     ];
     if !tls_active {
-        list.push("STARTTLS".to_owned());
+        list.push(Capability::StartTls);
     }
-    list.push("AUTH PLAIN LOGIN".to_owned());
-    list.push("CHUNKING".to_owned());
+    list.push(Capability::Auth {
+        mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+    });
+    list.push(Capability::Chunking);
     list
 }
 
@@ -178,6 +185,8 @@ fn civil(t: std::time::SystemTime) -> (i64, u32, u32, u32, u32, u32) {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
+    use crate::smtp::capability::Capability;
+
     #[test]
     fn calendar_conversion() {
         assert_eq!(super::file_timestamp(UNIX_EPOCH), "19700101T000000Z");
@@ -191,8 +200,8 @@ mod tests {
     fn starttls_is_advertised_only_before_tls() {
         let before = super::advertised_extensions(10, false);
         let after = super::advertised_extensions(10, true);
-        assert!(before.contains(&"STARTTLS".to_owned()));
-        assert!(!after.contains(&"STARTTLS".to_owned()));
-        assert_eq!(before[0], "SIZE 10");
+        assert!(before.contains(&Capability::StartTls));
+        assert!(!after.contains(&Capability::StartTls));
+        assert_eq!(before[0].to_string(), "SIZE 10");
     }
 }

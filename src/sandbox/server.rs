@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+use crate::smtp::net::Conn;
+use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
+
 use super::inbox::{Captured, Inbox, Summary};
 use super::session::{Action, Delivery, Limits, Session};
 use super::tls::Certs;
@@ -169,14 +172,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
                 // Some systems hand out accepted sockets non-blocking like the listener.
                 let _ = stream.set_nonblocking(false);
                 if live.len() >= MAX_CONNECTIONS {
-                    refuse(
-                        stream,
-                        "421 4.7.0 Too many connections, try again later\r\n",
-                    );
+                    refuse(stream, EnhancedCode::SECURITY_TEMPORARY, BUSY);
                     continue;
                 }
                 let Ok(socket) = stream.try_clone() else {
-                    refuse(stream, "421 4.3.0 Cannot serve this connection\r\n");
+                    refuse(stream, EnhancedCode::SYSTEM_TEMPORARY, CANNOT_SERVE);
                     continue;
                 };
                 let shared = Arc::clone(&shared);
@@ -185,7 +185,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
                     .spawn(move || serve(stream, peer, &shared))
                 {
                     Ok(handle) => live.push(Live { handle, socket }),
-                    Err(_) => refuse(socket, "421 4.3.0 Cannot serve this connection\r\n"),
+                    Err(_) => refuse(socket, EnhancedCode::SYSTEM_TEMPORARY, CANNOT_SERVE),
                 }
             }
             // WouldBlock: nobody is waiting. Anything else (out of file
@@ -202,76 +202,32 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
     }
 }
 
-fn refuse(mut stream: TcpStream, reply: &str) {
+const BUSY: &str = "Too many connections, try again later";
+const CANNOT_SERVE: &str = "Cannot serve this connection";
+
+/// Turns a connection away with a 421 (RFC 5321 §3.1) and closes it.
+fn refuse(mut stream: TcpStream, code: EnhancedCode, text: &str) {
+    let mut reply = Vec::new();
+    Reply::new(ReplyCode::UNAVAILABLE, Some(code), text).encode(&mut reply);
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = stream.write_all(reply.as_bytes());
+    let _ = stream.write_all(&reply);
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-/// The connection, before and after STARTTLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
-}
+/// The connection, before and after STARTTLS: the client's stream type,
+/// on the server side.
+type Stream = Conn<ServerConnection>;
 
-impl Stream {
-    /// Runs the server side of the TLS handshake on the TCP connection.
-    fn start_tls(self, config: &Arc<ServerConfig>) -> io::Result<Stream> {
-        let Stream::Plain(mut tcp) = self else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        let mut tls = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
-        while tls.is_handshaking() {
-            tls.complete_io(&mut tcp)?;
-        }
-        Ok(Stream::Tls(Box::new(StreamOwned::new(tls, tcp))))
+/// Runs the server side of the TLS handshake on the TCP connection.
+fn start_tls(stream: Stream, config: &Arc<ServerConfig>) -> io::Result<Stream> {
+    let Conn::Plain(mut tcp) = stream else {
+        return Err(io::Error::other("TLS is already active"));
+    };
+    let mut tls = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp)?;
     }
-
-    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        self.write_all(bytes)?;
-        self.flush()
-    }
-
-    fn close(self) {
-        match self {
-            Stream::Plain(tcp) => {
-                let _ = tcp.shutdown(Shutdown::Both);
-            }
-            Stream::Tls(mut s) => {
-                s.conn.send_close_notify();
-                let _ = s.conn.complete_io(&mut s.sock);
-                let _ = s.sock.shutdown(Shutdown::Both);
-            }
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
+    Ok(Conn::Tls(Box::new(StreamOwned::new(tls, tcp))))
 }
 
 /// Runs one connection to its end.
@@ -280,7 +236,7 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
     let _ = tcp.set_write_timeout(Some(READ_TIMEOUT));
     let _ = tcp.set_nodelay(true);
     let mut session = Session::new(shared.limits);
-    let mut stream = Stream::Plain(tcp);
+    let mut stream: Stream = Conn::Plain(tcp);
     if stream.send(&session.take_output()).is_err() {
         return stream.close();
     }
@@ -310,7 +266,7 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
         match action {
             Action::Continue => {}
             Action::Close => break,
-            Action::StartTls => match stream.start_tls(&shared.tls) {
+            Action::StartTls => match start_tls(stream, &shared.tls) {
                 Ok(tls) => {
                     stream = tls;
                     session.tls_started();

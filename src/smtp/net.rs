@@ -6,7 +6,9 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rustls::{ClientConnection, StreamOwned};
+use std::ops::{Deref, DerefMut};
+
+use rustls::{ClientConnection, ConnectionCommon, SideData, StreamOwned};
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,13 +130,14 @@ impl CancelToken {
     }
 }
 
-/// A connection, plain or inside TLS (also the console's).
-pub(crate) enum Conn {
+/// A connection, plain or inside TLS: the client's (the drivers'), and
+/// with `C = ServerConnection` the sandbox's.
+pub(crate) enum Conn<C = ClientConnection> {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<StreamOwned<C, TcpStream>>),
 }
 
-impl Conn {
+impl<C> Conn<C> {
     /// The TCP socket under it, for timeouts and shutdown.
     pub(crate) fn tcp(&self) -> &TcpStream {
         match self {
@@ -144,7 +147,40 @@ impl Conn {
     }
 }
 
-impl Read for Conn {
+impl<C, S> Conn<C>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
+    S: SideData,
+{
+    /// Writes all of `bytes` and flushes them.
+    pub(crate) fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.write_all(bytes)?;
+        self.flush()
+    }
+
+    /// Ends the connection: TLS's close_notify first, when inside TLS.
+    pub(crate) fn close(self) {
+        match self {
+            Conn::Plain(tcp) => {
+                let _ = tcp.shutdown(Shutdown::Both);
+            }
+            Conn::Tls(mut s) => {
+                s.conn.send_close_notify();
+                let _ = s.conn.complete_io(&mut s.sock);
+                let _ = s.sock.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+impl<C, S> Read for Conn<C>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
+    S: SideData,
+{
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(s) => s.read(buf),
@@ -153,7 +189,11 @@ impl Read for Conn {
     }
 }
 
-impl Write for Conn {
+impl<C, S> Write for Conn<C>
+where
+    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
+    S: SideData,
+{
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(s) => s.write(buf),

@@ -42,6 +42,26 @@ impl ReplyCode {
     /// 452: insufficient storage; after RCPT, too many recipients
     /// (RFC 5321 §4.5.3.1.10).
     pub const INSUFFICIENT_STORAGE: ReplyCode = ReplyCode(452);
+    /// 214: a help message.
+    pub const HELP: ReplyCode = ReplyCode(214);
+    /// 252: cannot verify the user, but the message will be tried.
+    pub const CANNOT_VERIFY: ReplyCode = ReplyCode(252);
+    /// 451: aborted, a local error in processing.
+    pub const LOCAL_ERROR: ReplyCode = ReplyCode(451);
+    /// 500: syntax error, command unrecognized (or a line too long).
+    pub const UNRECOGNIZED: ReplyCode = ReplyCode(500);
+    /// 501: syntax error in parameters or arguments.
+    pub const BAD_ARGUMENTS: ReplyCode = ReplyCode(501);
+    /// 502: command not implemented.
+    pub const NOT_IMPLEMENTED: ReplyCode = ReplyCode(502);
+    /// 503: bad sequence of commands.
+    pub const BAD_SEQUENCE: ReplyCode = ReplyCode(503);
+    /// 504: command parameter (such as an AUTH mechanism) not implemented.
+    pub const PARAMETER_NOT_IMPLEMENTED: ReplyCode = ReplyCode(504);
+    /// 552: exceeded storage allocation (the message is too big).
+    pub const TOO_BIG: ReplyCode = ReplyCode(552);
+    /// 555: MAIL or RCPT parameters not recognized (RFC 5321 §4.2.2).
+    pub const UNKNOWN_PARAMETERS: ReplyCode = ReplyCode(555);
 
     /// The reply's class, from its first digit (RFC 5321 §4.2.1).
     pub fn class(self) -> ReplyClass {
@@ -93,6 +113,48 @@ pub struct EnhancedCode {
 }
 
 impl EnhancedCode {
+    /// `class.subject.detail`.
+    pub const fn new(class: u8, subject: u16, detail: u16) -> EnhancedCode {
+        EnhancedCode {
+            class,
+            subject,
+            detail,
+        }
+    }
+
+    /// 2.0.0: success.
+    pub const OK: EnhancedCode = EnhancedCode::new(2, 0, 0);
+    /// 2.1.0: the sender is fine.
+    pub const SENDER_OK: EnhancedCode = EnhancedCode::new(2, 1, 0);
+    /// 2.1.5: the recipient is fine.
+    pub const RECIPIENT_OK: EnhancedCode = EnhancedCode::new(2, 1, 5);
+    /// 2.5.0: the mail system did what was asked (VRFY).
+    pub const PROTOCOL_OK: EnhancedCode = EnhancedCode::new(2, 5, 0);
+    /// 2.7.0: authentication succeeded.
+    pub const AUTH_OK: EnhancedCode = EnhancedCode::new(2, 7, 0);
+    /// 4.3.0: a temporary mail system problem.
+    pub const SYSTEM_TEMPORARY: EnhancedCode = EnhancedCode::new(4, 3, 0);
+    /// 4.7.0: a temporary refusal for security or policy reasons.
+    pub const SECURITY_TEMPORARY: EnhancedCode = EnhancedCode::new(4, 7, 0);
+    /// 4.4.2: the connection went idle too long.
+    pub const TIMED_OUT: EnhancedCode = EnhancedCode::new(4, 4, 2);
+    /// 4.5.3: too many recipients.
+    pub const TOO_MANY_RECIPIENTS: EnhancedCode = EnhancedCode::new(4, 5, 3);
+    /// 5.0.0: a permanent failure with nothing more to say (AUTH cancelled).
+    pub const FAILED: EnhancedCode = EnhancedCode::new(5, 0, 0);
+    /// 5.1.3: the recipient address is malformed.
+    pub const BAD_RECIPIENT_SYNTAX: EnhancedCode = EnhancedCode::new(5, 1, 3);
+    /// 5.1.7: the sender address is malformed.
+    pub const BAD_SENDER_SYNTAX: EnhancedCode = EnhancedCode::new(5, 1, 7);
+    /// 5.3.4: the message is too big for the system.
+    pub const TOO_BIG: EnhancedCode = EnhancedCode::new(5, 3, 4);
+    /// 5.5.1: invalid command (out of sequence).
+    pub const INVALID_COMMAND: EnhancedCode = EnhancedCode::new(5, 5, 1);
+    /// 5.5.2: syntax error.
+    pub const SYNTAX_ERROR: EnhancedCode = EnhancedCode::new(5, 5, 2);
+    /// 5.5.4: invalid command arguments.
+    pub const INVALID_ARGUMENTS: EnhancedCode = EnhancedCode::new(5, 5, 4);
+
     /// Parses a code at the start of `text`, returning it and the rest of the
     /// text after the separating space.
     pub fn parse_prefix(text: &str) -> Option<(EnhancedCode, &str)> {
@@ -154,6 +216,51 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A one-line reply as a server sends it, with its enhanced status
+    /// code in front of the text when it has one (RFC 2034).
+    pub fn new(code: ReplyCode, enhanced: Option<EnhancedCode>, text: &str) -> Reply {
+        let line = match enhanced {
+            Some(e) => format!("{e} {text}"),
+            None => text.to_owned(),
+        };
+        Reply {
+            code,
+            enhanced,
+            lines: vec![line],
+        }
+    }
+
+    /// A reply of several lines (an EHLO reply), without enhanced codes.
+    pub fn multiline(code: ReplyCode, lines: Vec<String>) -> Reply {
+        Reply {
+            code,
+            enhanced: None,
+            lines,
+        }
+    }
+
+    /// Appends the reply as it goes on the wire: `250-text` for every line
+    /// but the last, `250 text` for it, each ended by CRLF. Line breaks in
+    /// the text cannot end a line early: they become spaces.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let last = self.lines.len().saturating_sub(1);
+        let empty = [String::new()];
+        let lines = if self.lines.is_empty() {
+            &empty[..]
+        } else {
+            &self.lines[..]
+        };
+        for (i, line) in lines.iter().enumerate() {
+            let sep = if i == last { ' ' } else { '-' };
+            out.extend_from_slice(format!("{}{sep}", self.code).as_bytes());
+            out.extend(
+                line.bytes()
+                    .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+            );
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
     /// The first line's text (for a one-line reply, the whole text).
     pub fn first_line(&self) -> &str {
         self.lines.first().map(String::as_str).unwrap_or("")
@@ -359,6 +466,41 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    #[test]
+    fn a_server_reply_encodes_as_the_parser_reads_it() {
+        let replies = [
+            Reply::new(
+                ReplyCode::OK,
+                Some(EnhancedCode::SENDER_OK),
+                "Sender <a@x.org> OK",
+            ),
+            Reply::new(ReplyCode::AUTH_CHALLENGE, None, ""),
+            Reply::new(ReplyCode::UNAVAILABLE, Some(EnhancedCode::TIMED_OUT), "bye"),
+            Reply::multiline(
+                ReplyCode::OK,
+                vec!["mx Hello".into(), "PIPELINING".into(), "SIZE 10".into()],
+            ),
+        ];
+        for reply in replies {
+            let mut wire = Vec::new();
+            reply.encode(&mut wire);
+            assert_eq!(
+                parse_all(&wire).unwrap(),
+                std::slice::from_ref(&reply),
+                "{wire:?}"
+            );
+        }
+        let mut wire = Vec::new();
+        Reply::new(ReplyCode::OK, Some(EnhancedCode::OK), "OK").encode(&mut wire);
+        assert_eq!(wire, b"250 2.0.0 OK\r\n");
+        let mut wire = Vec::new();
+        Reply::new(ReplyCode::OK, None, "two\r\n250 lines").encode(&mut wire);
+        assert_eq!(
+            wire, b"250 two  250 lines\r\n",
+            "a line break cannot end the reply"
+        );
     }
 
     #[test]

@@ -188,6 +188,59 @@ pub fn choose(offered: &[Mechanism], creds: &Credentials) -> Option<Mechanism> {
     })
 }
 
+/// LOGIN's first challenge, base64 of "Username:".
+pub const LOGIN_USER_CHALLENGE: &str = "VXNlcm5hbWU6";
+/// LOGIN's second challenge, base64 of "Password:".
+pub const LOGIN_PASSWORD_CHALLENGE: &str = "UGFzc3dvcmQ6";
+
+/// What one PLAIN response says, as a server reads it (RFC 4616 §2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainLogin {
+    /// The authorization identity (empty: act as the user).
+    pub authzid: String,
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl fmt::Debug for PlainLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlainLogin")
+            .field("authzid", &self.authzid)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Reads a PLAIN response: base64 of `authzid NUL user NUL password`, with
+/// a user. `None` when it is anything else.
+pub fn read_plain(response: &str) -> Option<PlainLogin> {
+    let bytes = B64.decode(response.trim()).ok()?;
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match bytes.split(|&b| b == 0).collect::<Vec<_>>()[..] {
+        [authzid, user, password] if !user.is_empty() => Some(PlainLogin {
+            authzid: text(authzid),
+            user: text(user),
+            password: text(password),
+        }),
+        _ => None,
+    }
+}
+
+/// Reads one LOGIN response (the user name or the password): base64 of a
+/// non-empty text. `None` when it is anything else.
+pub fn read_login(response: &str) -> Option<String> {
+    let bytes = B64.decode(response.trim()).ok()?;
+    (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// True for `*`, the client's way to cancel an AUTH exchange (RFC 4954 §4).
+pub fn is_cancel(response: &str) -> bool {
+    response.trim() == "*"
+}
+
 /// Decodes a 334 challenge for display (LOGIN's `VXNlcm5hbWU6` is
 /// "Username:"; XOAUTH2 errors are JSON). `None` if it is not base64 text.
 pub fn decode_challenge(text: &str) -> Option<String> {
@@ -215,6 +268,33 @@ mod tests {
             "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"
         );
         assert_eq!(plain_response(&pw("a\0b", "x")), Err(SaslError::Nul));
+    }
+
+    #[test]
+    fn what_the_client_encodes_the_server_reads() {
+        let creds = pw("ada@example.org", "pässwörd with spaces");
+        let plain = read_plain(&plain_response(&creds).unwrap()).unwrap();
+        assert_eq!(plain.authzid, "");
+        assert_eq!(plain.user, "ada@example.org");
+        assert_eq!(plain.password, "pässwörd with spaces");
+        assert!(!format!("{plain:?}").contains("pässwörd"));
+        let (user, pass) = login_responses(&creds).unwrap();
+        assert_eq!(read_login(&user).as_deref(), Some("ada@example.org"));
+        assert_eq!(read_login(&pass).as_deref(), Some("pässwörd with spaces"));
+        assert_eq!(
+            decode_challenge(LOGIN_USER_CHALLENGE).as_deref(),
+            Some("Username:")
+        );
+        assert_eq!(
+            decode_challenge(LOGIN_PASSWORD_CHALLENGE).as_deref(),
+            Some("Password:")
+        );
+        // Not PLAIN: no user, too few parts, not base64.
+        assert_eq!(read_plain(&B64.encode("\0\0pw")), None);
+        assert_eq!(read_plain(&B64.encode("user\0pw")), None);
+        assert_eq!(read_plain("!!!"), None);
+        assert_eq!(read_login(""), None);
+        assert!(is_cancel("*\r\n") && !is_cancel("Kg=="));
     }
 
     #[test]
