@@ -49,6 +49,8 @@
 //! by `mail-parser`.
 
 mod inbox;
+#[cfg(test)]
+mod pair;
 mod server;
 mod session;
 mod tls;
