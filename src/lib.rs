@@ -3,12 +3,12 @@
 //! server ([`sandbox`]), the desktop app ([`ui`]) and the headless command
 //! line ([`cli`]); the binary only parses arguments and dispatches.
 
-pub mod app;
+pub(crate) mod app;
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod message;
 pub mod sandbox;
-pub mod share;
+pub(crate) mod share;
 pub mod smtp;
 pub mod store;
 pub mod ui;

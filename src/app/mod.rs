@@ -7,8 +7,8 @@
 mod run;
 mod spec;
 
-pub use run::{FailedAt, JobMsg, Outcome, Running, SendFailure, Work, probe, send, spawn};
+pub use run::{JobMsg, Running, SendFailure, Work, probe, send, spawn};
 pub use spec::{
-    Login, Outgoing, ProbeSpec, SecretProblem, SecretSource, SendSpec, Server, ServerProblem, plan,
+    Login, Outgoing, ProbeSpec, SecretProblem, SecretSource, SendSpec, Server, ServerProblem,
     read_secret,
 };

@@ -189,7 +189,7 @@ impl Login {
 
 /// The engine's plan for a mechanism setting and credentials. The faces
 /// check beforehand that the secret suits the mechanism.
-pub fn plan(mechanism: AuthSetting, user: String, secret: Secret) -> AuthPlan {
+fn plan(mechanism: AuthSetting, user: String, secret: Secret) -> AuthPlan {
     let credentials = Credentials { user, secret };
     match mechanism {
         AuthSetting::None => AuthPlan::None,

@@ -171,7 +171,8 @@ impl Console {
         }
     }
 
-    /// The state now.
+    /// The state now (the driver reports it with [`ConsoleEvent::State`]).
+    #[cfg(test)]
     pub fn state(&self) -> &ConsoleState {
         &self.state
     }

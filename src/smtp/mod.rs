@@ -8,19 +8,19 @@
 //! [`command`] (what we say, and its redacted form), [`capability`] (EHLO),
 //! [`sasl`] (AUTH), [`dot_stuff`] (DATA encoding) and [`transcript`].
 
-pub mod capability;
-pub mod command;
-pub mod console;
-pub mod dot_stuff;
-pub mod error;
-pub mod explain;
-pub mod net;
-pub mod reply;
-pub mod sasl;
-pub mod session;
-pub mod tls;
+pub(crate) mod capability;
+pub(crate) mod command;
+pub(crate) mod console;
+pub(crate) mod dot_stuff;
+pub(crate) mod error;
+pub(crate) mod explain;
+pub(crate) mod net;
+pub(crate) mod reply;
+pub(crate) mod sasl;
+pub(crate) mod session;
+pub(crate) mod tls;
 pub mod transcript;
-pub mod transport;
+pub(crate) mod transport;
 
 pub use capability::{Capabilities, Capability};
 pub use command::{ClientId, Command};

@@ -12,9 +12,9 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod mail;
-pub mod records;
+pub(crate) mod records;
 pub mod secrets;
 pub mod settings;
 

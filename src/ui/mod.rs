@@ -7,17 +7,17 @@
 //! ([`worker`]) that wake the UI with `request_repaint`; an idle window
 //! repaints nothing.
 
-pub mod accounts;
-pub mod compose;
-pub mod console;
-pub mod diagram;
-pub mod history;
-pub mod inbox;
-pub mod probe;
-pub mod style;
+pub(crate) mod accounts;
+pub(crate) mod compose;
+pub(crate) mod console;
+pub(crate) mod diagram;
+pub(crate) mod history;
+pub(crate) mod inbox;
+pub(crate) mod probe;
+pub(crate) mod style;
 pub mod transcript;
 mod words;
-pub mod worker;
+pub(crate) mod worker;
 
 mod background;
 mod drafts;

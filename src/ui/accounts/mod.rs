@@ -8,7 +8,7 @@ use egui::RichText;
 
 mod form;
 
-pub use form::{AccountForm, PRESETS, Preset};
+pub use form::{AccountForm, PRESETS};
 
 use crate::smtp::{Report, TlsMode};
 use crate::store::accounts::{Deleted, Saved, SecretPlace};
