@@ -85,6 +85,9 @@ if [ -n "$banned" ]; then
 fi
 echo "ok: none of openssl-sys, aws-lc-sys, aws-lc-rs, native-tls, tokio, gtk-sys, wgpu, rustls-pemfile"
 
+step "Layout: no import cycles, no file over 600 lines, each layer in its lane"
+python3 scripts/layout.py
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

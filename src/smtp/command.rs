@@ -69,6 +69,24 @@ impl fmt::Display for ClientId {
     }
 }
 
+/// How a command line appears in the transcript, whoever made it: AUTH's
+/// argument (an initial response: base64 of a password, perhaps) hidden.
+/// [`Command::redacted`] and the console's typed lines both come here.
+pub fn redact_typed(line: &str) -> String {
+    let upper = line.to_ascii_uppercase();
+    if upper.starts_with("AUTH ") {
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or("AUTH");
+        let mechanism = words.next().unwrap_or("");
+        return if words.next().is_some() {
+            format!("{verb} {mechanism} <redacted>")
+        } else {
+            format!("{verb} {mechanism}")
+        };
+    }
+    line.to_owned()
+}
+
 /// An ESMTP parameter of MAIL FROM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailParam {
@@ -140,14 +158,18 @@ pub enum Command {
 impl Command {
     /// Appends the command as it goes on the wire, CRLF included.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.line(true).as_bytes());
+        out.extend_from_slice(self.line().as_bytes());
         out.extend_from_slice(b"\r\n");
     }
 
     /// The command as the transcript shows it: secrets replaced by
     /// `<redacted>` (no length, which would hint at the password).
     pub fn redacted(&self) -> String {
-        self.line(false)
+        match self {
+            // A SASL response is a secret whatever it looks like.
+            Command::AuthResponse(_) => "<redacted>".into(),
+            other => redact_typed(&other.line()),
+        }
     }
 
     /// The command's verb, as a stable name for the transcript and errors.
@@ -167,20 +189,18 @@ impl Command {
         }
     }
 
-    fn line(&self, with_secrets: bool) -> String {
-        const REDACTED: &str = "<redacted>";
+    /// The wire form, without the CRLF.
+    fn line(&self) -> String {
         let params = |p: &[MailParam]| p.iter().map(|p| format!(" {p}")).collect::<String>();
         match self {
             Command::Ehlo(id) => format!("EHLO {id}"),
             Command::Helo(id) => format!("HELO {id}"),
             Command::StartTls => "STARTTLS".into(),
             Command::Auth { mechanism, initial } => match initial {
-                Some(i) if with_secrets => format!("AUTH {mechanism} {i}"),
-                Some(_) => format!("AUTH {mechanism} {REDACTED}"),
+                Some(i) => format!("AUTH {mechanism} {i}"),
                 None => format!("AUTH {mechanism}"),
             },
-            Command::AuthResponse(r) if with_secrets => r.clone(),
-            Command::AuthResponse(_) => REDACTED.into(),
+            Command::AuthResponse(r) => r.clone(),
             Command::Mail { from, params: p } => format!("MAIL FROM:<{from}>{}", params(p)),
             Command::Rcpt { to } => format!("RCPT TO:<{to}>"),
             Command::Data => "DATA".into(),

@@ -121,7 +121,7 @@ impl ConsoleView {
     fn command(&mut self, text: String) -> Option<ConsoleIntent> {
         if self.history.last() != Some(&text) && !text.trim().is_empty() && !self.state.in_data {
             // AUTH arguments stay out of the history too.
-            self.history.push(console::redact_typed(&text));
+            self.history.push(crate::smtp::command::redact_typed(&text));
         }
         self.history_pos = None;
         Some(ConsoleIntent::Command(console::ConsoleCommand::Text(text)))

@@ -153,7 +153,7 @@ impl App {
             console::ConsoleIntent::Command(command) => {
                 let disconnect = matches!(command, ConsoleCommand::Disconnect);
                 if let Some(conn) = &self.console_conn {
-                    let _ = conn.commands.send(command);
+                    let _ = conn.send(command);
                 }
                 if disconnect && self.console_conn.is_none() {
                     self.console.state = Default::default();

@@ -11,24 +11,26 @@
 //! dot-stuffing after a 354. Every AUTH argument and SASL response is
 //! redacted in the transcript, typed by hand or not.
 //!
-//! [`spawn`] runs a console on a thread over TCP (plain or implicit TLS).
+//! It offers the sending session's `handle_*`/`poll_*` surface, so
+//! [`spawn`] runs it on the one driver ([`super::transport`]): connecting,
+//! TLS (implicit, or after a typed STARTTLS), deadlines and cancelling are
+//! the same code as for sending; typed commands reach it over the driver's
+//! input channel, and an idle console waits without polling.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, StreamOwned};
-
+use super::command::{Command, redact_typed};
 use super::dot_stuff::DotStuffer;
-use super::net::Conn;
+use super::error::SessionError;
+use super::net::CancelToken;
 use super::reply::{Parsed, ReplyParser};
 use super::sasl::{self, Credentials, Mechanism, Secret};
-use super::tls::{self, ClientSetup, TlsInfo, TlsOptions};
+use super::tls::{TlsInfo, TlsOptions};
 use super::transcript::{Direction, TranscriptEvent, escape_controls};
+use super::transport::{Driver, Input, Inputs, Protocol, Step};
 use super::{ReplyCode, Target, TlsMode};
 
 /// What the console knows about the connection, always shown.
@@ -88,6 +90,17 @@ enum Pending {
 /// The console's protocol side (no I/O).
 pub struct Console {
     start: Instant,
+    /// TLS from the first byte (port 465).
+    implicit: bool,
+    /// How long connecting, a handshake, a write or a reply may take.
+    timeout: Duration,
+    /// When the oldest unanswered command stops being worth waiting for
+    /// in silence (the transcript then says so).
+    deadline: Option<Instant>,
+    /// The server answered QUIT: its closing the connection is expected.
+    said_goodbye: bool,
+    /// Message data typed after a 354, dot-stuffed as it goes.
+    stuffer: DotStuffer,
     parser: ReplyParser,
     secure: bool,
     pending: VecDeque<Pending>,
@@ -136,28 +149,24 @@ pub fn complete(typed: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// How a line typed by hand appears in the transcript: AUTH arguments
-/// hidden, as everywhere in Postscope.
-pub fn redact_typed(line: &str) -> String {
-    let upper = line.to_ascii_uppercase();
-    if upper.starts_with("AUTH ") {
-        let mut words = line.split_whitespace();
-        let verb = words.next().unwrap_or("AUTH");
-        let mechanism = words.next().unwrap_or("");
-        return if words.next().is_some() {
-            format!("{verb} {mechanism} <redacted>")
-        } else {
-            format!("{verb} {mechanism}")
-        };
-    }
-    line.to_owned()
-}
-
 impl Console {
-    /// A console about to connect; transcript times count from `now`.
+    /// A console about to connect in clear text (STARTTLS when typed);
+    /// transcript times count from `now`.
+    #[cfg(test)]
     pub fn new(now: Instant) -> Console {
+        Console::with(now, false, Duration::from_secs(30))
+    }
+
+    /// A console about to connect, with TLS from the first byte when
+    /// `implicit`, and `timeout` for every wait.
+    pub fn with(now: Instant, implicit: bool, timeout: Duration) -> Console {
         Console {
             start: now,
+            implicit,
+            timeout,
+            deadline: None,
+            said_goodbye: false,
+            stuffer: DotStuffer::default(),
             parser: ReplyParser::default(),
             secure: false,
             pending: VecDeque::new(),
@@ -202,17 +211,26 @@ impl Console {
 
     fn changed(&mut self) {
         self.state.awaiting = self.pending.len();
+        if self.pending.is_empty() {
+            self.deadline = None;
+        }
         self.events
             .push_back(ConsoleEvent::State(self.state.clone()));
     }
 
+    /// Waiting on the server from now, if it owes replies.
+    fn rearm(&mut self, now: Instant) {
+        self.deadline = (!self.pending.is_empty()).then(|| now + self.timeout);
+    }
+
     /// The TCP connection (and implicit TLS) is up: the greeting is next.
-    pub fn connected(&mut self, now: Instant, tls: Option<TlsInfo>) {
+    pub fn handle_connected(&mut self, now: Instant, tls: Option<TlsInfo>) {
         self.state.connected = true;
         if let Some(info) = tls {
             self.tls_up(now, info);
         }
         self.pending.push_back(Pending::Greeting);
+        self.rearm(now);
         self.changed();
     }
 
@@ -228,7 +246,7 @@ impl Console {
 
     /// The handshake after STARTTLS worked. As RFC 3207 says, what the
     /// server said before is forgotten: EHLO again.
-    pub fn tls_established(&mut self, now: Instant, info: TlsInfo) {
+    pub fn handle_tls_established(&mut self, now: Instant, info: TlsInfo) {
         self.tls_up(now, info);
         self.state.authenticated = false;
         self.state.in_transaction = false;
@@ -240,10 +258,47 @@ impl Console {
         self.changed();
     }
 
-    /// The handshake failed; the connection is unusable.
-    pub fn tls_failed(&mut self, now: Instant, detail: String) {
-        self.record(now, Direction::Error, format!("TLS failed: {detail}"), None);
+    /// Connecting or a handshake failed; the connection is unusable.
+    pub fn handle_connect_failed(&mut self, now: Instant, error: SessionError) {
+        self.record(now, Direction::Error, error.to_string(), None);
+        self.close(now, Some(error.to_string()));
+    }
+
+    /// The server closed the connection.
+    pub fn handle_eof(&mut self, now: Instant) {
+        let why = (!self.said_goodbye).then(|| "the server hung up".to_owned());
+        self.close(now, why);
+    }
+
+    /// Reading or writing failed.
+    pub fn handle_io_error(&mut self, now: Instant, detail: String) {
+        let text = format!("the connection broke: {detail}");
+        self.record(now, Direction::Error, text, None);
         self.close(now, Some(detail));
+    }
+
+    /// The clock moved: says so once when a reply is long overdue. The
+    /// console keeps waiting; the person decides.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.deadline = None;
+            let text = format!(
+                "no reply within {} s: the server may be waiting for more, or stuck",
+                self.timeout.as_secs()
+            );
+            self.record(now, Direction::Error, text, None);
+            self.changed();
+        }
+    }
+
+    /// What a person asked for.
+    pub fn handle_command(&mut self, now: Instant, command: ConsoleCommand) {
+        match command {
+            ConsoleCommand::Text(text) => self.send_text(now, &text),
+            ConsoleCommand::Auth(m, user, password) => self.auth(now, m, &user, &password.0),
+            ConsoleCommand::Data(message) => self.data(now, &message),
+            ConsoleCommand::Disconnect => self.close(now, None),
+        }
     }
 
     /// Sends what was typed: one or more lines (several at once test
@@ -275,23 +330,22 @@ impl Console {
                 }
             }
         }
+        self.rearm(now);
         self.changed();
     }
 
     fn send_line(&mut self, now: Instant, line: &str) {
         if self.state.in_data {
             if line == "." {
-                self.transmit.extend_from_slice(b".\r\n");
+                self.stuffer.finish(&mut self.transmit);
+                self.stuffer = DotStuffer::default();
                 self.record(now, Direction::Sent, ".".into(), None);
                 self.state.in_data = false;
                 self.pending.push_back(Pending::DataEnd);
             } else {
                 // A line of data that starts with a dot gets another (RFC 5321 §4.5.2).
-                if line.starts_with('.') {
-                    self.transmit.push(b'.');
-                }
-                self.transmit.extend_from_slice(line.as_bytes());
-                self.transmit.extend_from_slice(b"\r\n");
+                self.stuffer.encode(line.as_bytes(), &mut self.transmit);
+                self.stuffer.encode(b"\r\n", &mut self.transmit);
                 self.record(now, Direction::Sent, line.to_owned(), None);
             }
             return;
@@ -356,19 +410,22 @@ impl Console {
         match mechanism {
             Mechanism::Plain => match sasl::plain_response(&creds) {
                 Ok(response) => {
-                    self.transmit
-                        .extend_from_slice(format!("AUTH PLAIN {response}\r\n").as_bytes());
-                    self.record(now, Direction::Sent, "AUTH PLAIN <redacted>".into(), None);
-                    self.pending.push_back(Pending::Auth);
+                    let command = Command::Auth {
+                        mechanism: Mechanism::Plain,
+                        initial: Some(response),
+                    };
+                    self.send_command(now, &command, Pending::Auth);
                 }
                 Err(e) => self.record(now, Direction::Error, e.to_string(), None),
             },
             Mechanism::Login => match sasl::login_responses(&creds) {
                 Ok(answers) => {
                     self.login = Some(answers);
-                    self.transmit.extend_from_slice(b"AUTH LOGIN\r\n");
-                    self.record(now, Direction::Sent, "AUTH LOGIN".into(), None);
-                    self.pending.push_back(Pending::LoginUser);
+                    let command = Command::Auth {
+                        mechanism: Mechanism::Login,
+                        initial: None,
+                    };
+                    self.send_command(now, &command, Pending::LoginUser);
                 }
                 Err(e) => self.record(now, Direction::Error, e.to_string(), None),
             },
@@ -379,7 +436,16 @@ impl Console {
                 None,
             ),
         }
+        self.rearm(now);
         self.changed();
+    }
+
+    /// A command made by the helpers: its wire form sent, its redacted
+    /// form shown.
+    fn send_command(&mut self, now: Instant, command: &Command, pending: Pending) {
+        command.encode(&mut self.transmit);
+        self.record(now, Direction::Sent, command.redacted(), None);
+        self.pending.push_back(pending);
     }
 
     /// DATA, then (after the 354) this message, dot-stuffed, and the final dot.
@@ -387,15 +453,13 @@ impl Console {
         if !self.can_send_command(now, "a message is already being typed") {
             return;
         }
-        self.transmit.extend_from_slice(b"DATA\r\n");
-        self.record(now, Direction::Sent, "DATA".into(), None);
-        self.pending
-            .push_back(Pending::Data(Some(message.to_vec())));
+        self.send_command(now, &Command::Data, Pending::Data(Some(message.to_vec())));
+        self.rearm(now);
         self.changed();
     }
 
     /// Bytes from the server.
-    pub fn input(&mut self, now: Instant, bytes: &[u8]) {
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.parser.push(bytes);
         loop {
             match self.parser.next_line() {
@@ -428,6 +492,7 @@ impl Console {
                 }
             }
         }
+        self.rearm(now);
         self.changed();
     }
 
@@ -455,7 +520,6 @@ impl Console {
                     );
                     return self.close(now, Some("data injected after STARTTLS".into()));
                 }
-                self.note(now, "starting TLS handshake");
                 self.events.push_back(ConsoleEvent::StartTls);
             }
             Pending::Auth | Pending::LoginPassword if code == 334 => {
@@ -467,10 +531,8 @@ impl Console {
                 }
                 match (pending, self.login.take()) {
                     (Pending::LoginPassword, Some((_, password))) => {
-                        self.transmit
-                            .extend_from_slice(format!("{password}\r\n").as_bytes());
-                        self.record(now, Direction::Sent, "<redacted>".into(), None);
-                        self.pending.push_back(Pending::Auth);
+                        let answer = Command::AuthResponse(password);
+                        self.send_command(now, &answer, Pending::Auth);
                     }
                     _ => self.in_sasl = true,
                 }
@@ -480,10 +542,8 @@ impl Console {
                     self.note(now, format!("challenge decoded: {text}"));
                 }
                 if let Some((user, _)) = &self.login {
-                    let line = format!("{user}\r\n");
-                    self.transmit.extend_from_slice(line.as_bytes());
-                    self.record(now, Direction::Sent, "<redacted>".into(), None);
-                    self.pending.push_back(Pending::LoginPassword);
+                    let answer = Command::AuthResponse(user.clone());
+                    self.send_command(now, &answer, Pending::LoginPassword);
                 }
             }
             Pending::Auth | Pending::LoginUser | Pending::LoginPassword => {
@@ -520,7 +580,7 @@ impl Console {
                 );
             }
             Pending::DataEnd => self.state.in_transaction = false,
-            Pending::Quit => {}
+            Pending::Quit => self.said_goodbye = true,
             _ => {}
         }
         if code == 421 {
@@ -566,6 +626,7 @@ impl Console {
     }
 
     /// True once the connection is over.
+    #[cfg(test)]
     pub fn is_closed(&self) -> bool {
         self.closed
     }
@@ -611,20 +672,33 @@ impl std::fmt::Debug for Password {
 
 /// A running console connection.
 pub struct ConsoleHandle {
-    /// Commands to it.
-    pub commands: Sender<ConsoleCommand>,
+    commands: Sender<Input<ConsoleCommand>>,
     /// Its events.
     pub events: Receiver<ConsoleEvent>,
 }
 
-/// How often the console thread looks for typed commands while it waits
-/// for the server (only while a console connection is open).
-const POLL: Duration = Duration::from_millis(50);
+impl ConsoleHandle {
+    /// Asks something of the connection (it is gone if this fails).
+    pub fn send(&self, command: ConsoleCommand) -> bool {
+        self.commands.send(Input::Command(command)).is_ok()
+    }
+}
 
-/// Connects on a thread and runs a console over it. `TlsMode::Implicit`
-/// starts TLS at once (port 465); any other mode connects in clear text,
-/// and STARTTLS upgrades later, when typed. `notify`
-/// wakes the window when something arrives.
+impl Drop for ConsoleHandle {
+    /// Nobody will type any more: close the connection (the driver also
+    /// holds a sender, for its watcher, so the channel alone would not say).
+    fn drop(&mut self) {
+        let _ = self
+            .commands
+            .send(Input::Command(ConsoleCommand::Disconnect));
+    }
+}
+
+/// Connects on a thread and runs a console over it, on the one driver.
+/// `TlsMode::Implicit` starts TLS at once (port 465); any other mode
+/// connects in clear text, and STARTTLS upgrades later, when typed.
+/// `notify` wakes the window when something arrives. Dropping the handle
+/// closes the connection.
 pub fn spawn(
     target: Target,
     mode: TlsMode,
@@ -632,395 +706,102 @@ pub fn spawn(
     timeout: Duration,
     notify: Arc<dyn Fn() + Send + Sync>,
 ) -> ConsoleHandle {
-    let (cmd_tx, cmd_rx) = channel();
-    let (ev_tx, ev_rx) = channel();
+    let (commands, inputs) = Inputs::channel();
+    let (events, rx) = channel();
     let _ = std::thread::Builder::new()
         .name("postscope-console".into())
-        .spawn(move || run(target, mode, options, timeout, cmd_rx, ev_tx, notify));
+        .spawn(move || {
+            let console = Console::with(Instant::now(), mode == TlsMode::Implicit, timeout);
+            let cancel = CancelToken::default();
+            let mut forward = |e: &ConsoleEvent| {
+                let _ = events.send(e.clone());
+                notify();
+            };
+            Driver::new(console, &target, &cancel, &mut forward, Some(inputs))
+                .drive(&options, None);
+        });
     ConsoleHandle {
-        commands: cmd_tx,
-        events: ev_rx,
+        commands,
+        events: rx,
     }
 }
 
-fn run(
-    target: Target,
-    mode: TlsMode,
-    options: TlsOptions,
-    timeout: Duration,
-    commands: Receiver<ConsoleCommand>,
-    events: Sender<ConsoleEvent>,
-    notify: Arc<dyn Fn() + Send + Sync>,
-) {
-    let mut console = Console::new(Instant::now());
-    let forward = |console: &mut Console| {
-        let mut any = false;
-        while let Some(e) = console.poll_event() {
-            let _ = events.send(e);
-            any = true;
-        }
-        if any {
-            notify();
-        }
-    };
-    let fail = |console: &mut Console, why: String| {
-        let now = Instant::now();
-        console.record(now, Direction::Error, why.clone(), None);
-        console.close(now, Some(why));
-    };
-    let setup = match ClientSetup::new(&options) {
-        Ok(s) => s,
-        Err(e) => {
-            fail(&mut console, e.to_string());
-            return forward(&mut console);
-        }
-    };
-    console.note(Instant::now(), format!("connecting to {target}"));
-    forward(&mut console);
-    let tcp = match connect(&target, timeout) {
-        Ok(tcp) => tcp,
-        Err(e) => {
-            fail(&mut console, format!("could not connect to {target}: {e}"));
-            return forward(&mut console);
-        }
-    };
-    if let (Ok(local), Ok(peer)) = (tcp.local_addr(), tcp.peer_addr()) {
-        console.note(Instant::now(), format!("connected to {peer} from {local}"));
-    }
-    let mut stream = Conn::Plain(tcp);
-    if mode == TlsMode::Implicit {
-        match handshake(stream, &target, &setup, timeout) {
-            Ok((s, info)) => {
-                stream = s;
-                console.connected(Instant::now(), Some(info));
-            }
-            Err(e) => {
-                fail(&mut console, format!("TLS failed: {e}"));
-                return forward(&mut console);
-            }
-        }
-    } else {
-        console.connected(Instant::now(), None);
-    }
-    forward(&mut console);
-    let _ = stream.tcp().set_read_timeout(Some(POLL));
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut out = Vec::new();
-    loop {
-        // Typed commands first, then whatever the server sent.
-        loop {
-            match commands.try_recv() {
-                Ok(ConsoleCommand::Text(text)) => console.send_text(Instant::now(), &text),
-                Ok(ConsoleCommand::Auth(m, user, password)) => {
-                    console.auth(Instant::now(), m, &user, &password.0)
-                }
-                Ok(ConsoleCommand::Data(message)) => console.data(Instant::now(), &message),
-                Ok(ConsoleCommand::Disconnect) | Err(TryRecvError::Disconnected) => {
-                    let _ = stream.tcp().shutdown(Shutdown::Both);
-                    console.close(Instant::now(), None);
-                    return forward(&mut console);
-                }
-                Err(TryRecvError::Empty) => break,
-            }
-        }
-        if console.poll_transmit(&mut out) {
-            let _ = stream.tcp().set_write_timeout(Some(timeout));
-            let written = stream.write_all(&out).and_then(|()| stream.flush());
-            out.clear();
-            if let Err(e) = written {
-                fail(&mut console, format!("cannot write to the server: {e}"));
-                return forward(&mut console);
-            }
-        }
-        forward(&mut console);
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                console.close(Instant::now(), Some("the server hung up".into()));
-                return forward(&mut console);
-            }
-            Ok(n) => console.input(Instant::now(), &buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                fail(&mut console, format!("the connection broke: {e}"));
-                return forward(&mut console);
-            }
-        }
-        let mut upgrade = false;
-        while let Some(e) = console.poll_event() {
-            if matches!(e, ConsoleEvent::StartTls) {
-                upgrade = true;
-            }
-            let _ = events.send(e);
-            notify();
-        }
-        if console.is_closed() {
-            let _ = stream.tcp().shutdown(Shutdown::Both);
-            return;
-        }
-        if upgrade {
-            match handshake(stream, &target, &setup, timeout) {
-                Ok((s, info)) => {
-                    stream = s;
-                    let _ = stream.tcp().set_read_timeout(Some(POLL));
-                    console.tls_established(Instant::now(), info);
-                }
-                Err(e) => {
-                    console.tls_failed(Instant::now(), e);
-                    return forward(&mut console);
-                }
-            }
-            forward(&mut console);
-        }
-    }
-}
+impl Protocol for Console {
+    type Event = ConsoleEvent;
+    type Command = ConsoleCommand;
 
-fn connect(target: &Target, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no addresses");
-    for addr in (target.host.as_str(), target.port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) => last = e,
+    fn step(event: &ConsoleEvent) -> Step {
+        match event {
+            ConsoleEvent::StartTls => Step::StartTls,
+            ConsoleEvent::Closed(_) => Step::Finished,
+            _ => Step::Pass,
         }
     }
-    Err(last)
-}
-
-fn handshake(
-    stream: Conn,
-    target: &Target,
-    setup: &ClientSetup,
-    timeout: Duration,
-) -> Result<(Conn, TlsInfo), String> {
-    let Conn::Plain(mut tcp) = stream else {
-        return Err("TLS is already active".into());
-    };
-    let name = ServerName::try_from(target.host.clone())
-        .map_err(|e| format!("{} cannot be used as a TLS server name: {e}", target.host))?;
-    let mut client =
-        ClientConnection::new(setup.config.clone(), name).map_err(|e| e.to_string())?;
-    let _ = tcp.set_read_timeout(Some(timeout));
-    let _ = tcp.set_write_timeout(Some(timeout));
-    while client.is_handshaking() {
-        if let Err(e) = client.complete_io(&mut tcp) {
-            return Err(
-                match e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
-                    Some(tls_error) => tls::explain(tls_error, &target.host),
-                    None => e.to_string(),
-                },
-            );
-        }
+    fn implicit_tls(&self) -> bool {
+        self.implicit
     }
-    let info = setup.info(&client, &target.host);
-    Ok((Conn::Tls(Box::new(StreamOwned::new(client, tcp))), info))
+    fn may_use_tls(&self) -> bool {
+        // STARTTLS may be typed at any time.
+        true
+    }
+    fn connect_timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn handshake_timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn write_timeout(&self) -> Duration {
+        self.timeout
+    }
+    fn note(&mut self, now: Instant, text: String) {
+        Console::note(self, now, text);
+    }
+    fn handle_connected(&mut self, now: Instant, tls: Option<TlsInfo>) {
+        Console::handle_connected(self, now, tls);
+    }
+    fn handle_connect_failed(&mut self, now: Instant, error: SessionError) {
+        Console::handle_connect_failed(self, now, error);
+    }
+    fn handle_tls_attempt(&mut self, info: TlsInfo) {
+        // The certificate of a failed handshake, for the panel to show.
+        self.events.push_back(ConsoleEvent::Tls(Box::new(info)));
+    }
+    fn handle_tls_established(&mut self, now: Instant, info: TlsInfo) {
+        Console::handle_tls_established(self, now, info);
+    }
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        Console::handle_input(self, now, bytes);
+    }
+    fn handle_eof(&mut self, now: Instant) {
+        Console::handle_eof(self, now);
+    }
+    fn handle_io_error(&mut self, now: Instant, detail: String) {
+        Console::handle_io_error(self, now, detail);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Console::handle_timeout(self, now);
+    }
+    fn handle_command(&mut self, now: Instant, command: ConsoleCommand) {
+        Console::handle_command(self, now, command);
+    }
+    fn cancel(&mut self, now: Instant) {
+        self.close(now, None);
+    }
+    // The console sends a message itself, after its 354: the driver never
+    // streams one.
+    fn push_body(&mut self, _: Instant, _: &[u8]) {}
+    fn end_body(&mut self, _: Instant) {}
+    fn body_failed(&mut self, _: Instant, _: String) {}
+    fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
+        Console::poll_transmit(self, out)
+    }
+    fn poll_event(&mut self) -> Option<ConsoleEvent> {
+        Console::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed { None } else { self.deadline }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn transcript(c: &mut Console) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Some(e) = c.poll_event() {
-            if let ConsoleEvent::Transcript(t) = e {
-                out.push(t.text);
-            }
-        }
-        out
-    }
-
-    fn wire(c: &mut Console) -> String {
-        let mut out = Vec::new();
-        c.poll_transmit(&mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn typed_lines_are_sent_and_replies_matched_in_order() {
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 mx.example.org ESMTP\r\n");
-        assert_eq!(c.state().server_name.as_deref(), Some("mx.example.org"));
-        // Three at once: pipelining.
-        c.send_text(
-            now,
-            "MAIL FROM:<a@example.org>\nRCPT TO:<b@example.org>\nRSET\n",
-        );
-        assert_eq!(
-            wire(&mut c),
-            "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRSET\r\n"
-        );
-        assert_eq!(c.state().awaiting, 3);
-        c.input(now, b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n");
-        assert!(c.state().in_transaction);
-        c.input(now, b"250 2.0.0 reset\r\n");
-        assert!(!c.state().in_transaction);
-        assert_eq!(c.state().awaiting, 0);
-    }
-
-    #[test]
-    fn auth_typed_or_helped_never_shows_the_secret() {
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        c.send_text(now, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
-        c.input(now, b"535 5.7.8 no\r\n");
-        c.send_text(now, "AUTH LOGIN");
-        c.input(now, b"334 VXNlcm5hbWU6\r\n");
-        c.send_text(now, "YWxpY2U=");
-        c.input(now, b"334 UGFzc3dvcmQ6\r\n");
-        c.send_text(now, "c2VjcmV0");
-        c.input(now, b"235 ok\r\n");
-        assert!(c.state().authenticated);
-        let wire_typed = wire(&mut c);
-        assert!(wire_typed.contains("c2VjcmV0\r\n"), "sent as typed");
-        let lines = transcript(&mut c);
-        assert!(
-            lines.contains(&"AUTH PLAIN <redacted>".to_string()),
-            "{lines:?}"
-        );
-        assert!(
-            lines.contains(&"challenge decoded: Username:".to_string()),
-            "{lines:?}"
-        );
-        assert!(
-            !lines
-                .iter()
-                .any(|l| l.contains("c2VjcmV0") || l.contains("YWxpY2U")),
-            "{lines:?}"
-        );
-
-        // The helper: LOGIN answered for you.
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        let _ = wire(&mut c);
-        c.auth(now, Mechanism::Login, "alice", "s3cret pass");
-        assert_eq!(wire(&mut c), "AUTH LOGIN\r\n");
-        c.input(now, b"334 VXNlcm5hbWU6\r\n");
-        assert_eq!(wire(&mut c), "YWxpY2U=\r\n");
-        c.input(now, b"334 UGFzc3dvcmQ6\r\n");
-        assert_eq!(wire(&mut c), "czNjcmV0IHBhc3M=\r\n");
-        c.input(now, b"235 2.7.0 ok\r\n");
-        assert!(c.state().authenticated);
-        let lines = transcript(&mut c);
-        assert!(
-            !lines
-                .iter()
-                .any(|l| l.contains("czNjcmV0") || l.contains("s3cret")),
-            "{lines:?}"
-        );
-    }
-
-    #[test]
-    fn data_from_the_helper_and_by_hand_is_dot_stuffed() {
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        c.data(now, b"Subject: x\r\n\r\n.dot\r\nend");
-        assert_eq!(wire(&mut c), "DATA\r\n");
-        c.input(now, b"354 go\r\n");
-        assert_eq!(wire(&mut c), "Subject: x\r\n\r\n..dot\r\nend\r\n.\r\n");
-        c.input(now, b"250 queued\r\n");
-        assert_eq!(c.state().awaiting, 0);
-
-        c.send_text(now, "DATA");
-        c.input(now, b"354 go\r\n");
-        assert!(c.state().in_data);
-        let _ = wire(&mut c);
-        c.send_text(now, "Subject: typed\n\n.leading dot\n.");
-        assert_eq!(wire(&mut c), "Subject: typed\r\n\r\n..leading dot\r\n.\r\n");
-        assert!(!c.state().in_data);
-        c.input(now, b"250 queued\r\n");
-        assert!(!c.state().in_transaction);
-    }
-
-    #[test]
-    fn starttls_waits_for_the_handshake_and_refuses_injection() {
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        c.send_text(now, "STARTTLS");
-        c.input(now, b"220 go ahead\r\n");
-        let mut saw = false;
-        while let Some(e) = c.poll_event() {
-            saw |= matches!(e, ConsoleEvent::StartTls);
-        }
-        assert!(saw);
-
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        c.send_text(now, "STARTTLS");
-        c.input(now, b"220 go ahead\r\n250 injected\r\n");
-        assert!(c.is_closed());
-    }
-
-    #[test]
-    fn a_batch_is_safe_around_auth_and_data() {
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\r\n");
-        let _ = transcript(&mut c);
-        // AUTH LOGIN and both answers typed at once: both answers hidden.
-        c.send_text(now, "AUTH LOGIN\nYWxpY2U=\nc2VjcmV0");
-        let lines = transcript(&mut c);
-        assert_eq!(
-            lines,
-            ["AUTH LOGIN", "<redacted>", "<redacted>"],
-            "{lines:?}"
-        );
-        c.input(now, b"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n");
-        assert!(c.state().authenticated);
-        // The next command is shown again.
-        c.send_text(now, "NOOP");
-        assert!(transcript(&mut c).contains(&"NOOP".to_string()));
-        c.input(now, b"250 ok\r\n");
-
-        // DATA and the message at once: the message waits for the 354.
-        let _ = wire(&mut c);
-        c.send_text(now, "DATA\nSubject: held\n\n.dot\n.");
-        assert_eq!(wire(&mut c), "DATA\r\n");
-        c.input(now, b"354 go\r\n");
-        assert_eq!(wire(&mut c), "Subject: held\r\n\r\n..dot\r\n.\r\n");
-        c.input(now, b"250 queued\r\n");
-        assert_eq!(c.state().awaiting, 0);
-        assert!(!c.state().in_data);
-
-        // The AUTH helper refuses during DATA: the password would be data.
-        c.send_text(now, "DATA");
-        c.input(now, b"354 go\r\n");
-        let _ = wire(&mut c);
-        c.auth(now, Mechanism::Plain, "alice", "secret");
-        assert_eq!(wire(&mut c), "", "nothing sent");
-        assert!(transcript(&mut c).iter().any(|l| l.starts_with("not sent")));
-    }
-
-    #[test]
-    fn completion_and_a_broken_server() {
-        assert_eq!(complete("st"), ["STARTTLS"]);
-        assert_eq!(complete("r"), ["RCPT TO:<", "RSET"]);
-        assert!(complete("").is_empty());
-        assert!(complete("EHLO ").is_empty());
-        let now = Instant::now();
-        let mut c = Console::new(now);
-        c.connected(now, None);
-        c.input(now, b"220 hi\n");
-        assert!(c.is_closed(), "bare LF is refused as everywhere else");
-    }
-}
+mod tests;
