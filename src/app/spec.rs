@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::message::Draft;
 use crate::smtp::{
-    AuthPlan, BodySource, ClientId, Credentials, Envelope, Mechanism, QuitAfter, Secret, Target,
+    AuthPlan, BodySource, ClientId, Credentials, Envelope, Mechanism, Secret, Stage, Target,
     Timeouts, TlsMode, TlsOptions,
 };
 use crate::store::secrets::{SecretError, SecretStore};
@@ -224,7 +224,7 @@ pub struct SendSpec {
     /// Deliver to the accepted recipients when some are refused.
     pub allow_partial: bool,
     /// Stop on purpose after this step.
-    pub quit_after: Option<QuitAfter>,
+    pub quit_after: Option<Stage>,
 }
 
 /// A probe: connect, see what the server offers, log in if there is a
@@ -235,5 +235,5 @@ pub struct ProbeSpec {
     /// How to log in, if at all ("Test connection" checks the password).
     pub login: Option<Login>,
     /// Stop on purpose after this step.
-    pub quit_after: Option<QuitAfter>,
+    pub quit_after: Option<Stage>,
 }

@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::{self, ProbeSpec, Server, ServerProblem};
 use crate::message;
-use crate::smtp::{self, CancelToken, QuitAfter, Target, TlsMode};
+use crate::smtp::{self, CancelToken, Stage, Target, TlsMode};
 use crate::store::settings::Account;
 use crate::store::settings::AuthSetting;
 use request::SendRequest;
@@ -212,8 +212,8 @@ pub struct SendArgs {
     /// Stop after this step, successfully, without going further: e.g.
     /// `rcpt` checks that the recipients are accepted and sends nothing;
     /// `data` hangs up after the 354 without sending the message.
-    #[arg(long, value_name = "STEP", help_heading = "Delivery", value_parser = values::quit_after())]
-    pub quit_after: Option<QuitAfter>,
+    #[arg(long, value_name = "STEP", help_heading = "Delivery", value_parser = values::quit_after(), ignore_case = true)]
+    pub quit_after: Option<Stage>,
 }
 
 /// `postscope probe`.
@@ -223,8 +223,8 @@ pub struct ProbeArgs {
     pub connect: ConnectArgs,
     /// Stop earlier than a probe does (after TLS and EHLO): connect,
     /// greeting, ehlo or tls.
-    #[arg(long, value_name = "STEP", value_parser = values::quit_after())]
-    pub quit_after: Option<QuitAfter>,
+    #[arg(long, value_name = "STEP", value_parser = values::quit_after(), ignore_case = true)]
+    pub quit_after: Option<Stage>,
 }
 
 /// A usage problem found before connecting: exit status 1, nothing sent.

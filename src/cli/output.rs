@@ -183,14 +183,15 @@ impl Output {
         let warn = Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()));
         match result {
             Ok(()) if report.stopped_after.is_some() => {
-                let point = report.stopped_after.unwrap_or(crate::smtp::QuitAfter::Data);
+                let point = report.stopped_after.unwrap_or(crate::smtp::Stage::Data);
+                let name = point.name();
                 let _ = writeln!(
                     err,
-                    "{ok}stopped after {point}{ok:#} as asked (--quit-after {point}) at {}: \
+                    "{ok}stopped after {name}{ok:#} as asked (--quit-after {name}) at {}: \
                      no message was delivered",
                     self.target,
                 );
-                if point >= crate::smtp::QuitAfter::Rcpt {
+                if point >= crate::smtp::Stage::Rcpt {
                     let _ = writeln!(
                         err,
                         "  the server accepted {} recipient(s): {}",

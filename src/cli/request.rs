@@ -9,7 +9,7 @@ use std::io::Read;
 use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account, server};
 use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec};
 use crate::message::{self, Draft, FileBody};
-use crate::smtp::{self, BodySource, Credentials, Mechanism, QuitAfter, Secret};
+use crate::smtp::{self, BodySource, Credentials, Mechanism, Secret, Stage};
 use crate::store::settings::{Account, AuthSetting};
 
 /// Everything `send` needs, validated.
@@ -222,8 +222,9 @@ impl ProbeArgs {
     /// Validates the options. Nothing touches the network.
     pub fn into_request(self) -> Result<ProbeSpec, UsageError> {
         if let Some(q) = self.quit_after
-            && q > QuitAfter::Tls
+            && q > Stage::TlsEhlo
         {
+            let q = q.name();
             return Err(UsageError::Invalid(format!(
                 "probe --quit-after {q}: a probe never logs in or starts a transaction; \
                  use connect, greeting, ehlo or tls (or `send --quit-after {q}`)"

@@ -1,14 +1,14 @@
 //! The values of `--tls`, `--auth` and `--quit-after` as clap sees them.
 //!
 //! The engine and the store have their own types ([`TlsMode`],
-//! [`AuthSetting`], [`QuitAfter`]) and know nothing of clap; these mirrors
+//! [`AuthSetting`], [`Stage`]) and know nothing of clap; these mirrors
 //! carry the names and help texts the command line shows, and each parser
 //! hands the domain value straight to the arguments struct.
 
 use clap::ValueEnum;
 use clap::builder::{EnumValueParser, MapValueParser, TypedValueParser};
 
-use crate::smtp::{QuitAfter, TlsMode};
+use crate::smtp::{Stage, TlsMode};
 use crate::store::settings::AuthSetting;
 
 /// `--tls MODE`.
@@ -62,39 +62,49 @@ impl From<AuthArg> for AuthSetting {
     }
 }
 
-/// `--quit-after STEP`.
+/// `--quit-after STEP`: the stop points of [`Stage`], with swaks's names
+/// for them as aliases (any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum QuitAfterArg {
     /// The TCP connection (and implicit TLS) is up; hang up before the greeting.
     Connect,
     /// The 220 greeting.
+    #[value(alias = "banner")]
     Greeting,
     /// The first EHLO (or HELO).
+    #[value(aliases = ["first-helo", "first-ehlo", "helo-first"])]
     Ehlo,
     /// STARTTLS, the handshake and EHLO again (implicit TLS: the first EHLO).
+    #[value(alias = "starttls")]
     Tls,
     /// The login (or the point where it would be, without one).
     Auth,
     /// MAIL FROM accepted.
+    #[value(alias = "from")]
     Mail,
     /// Every RCPT TO answered: which recipients the server would take.
+    #[value(alias = "to")]
     Rcpt,
     /// DATA answered 354; hang up without sending the message (the server
     /// discards the unfinished transaction, RFC 5321 §3.8).
     Data,
+    /// The last EHLO: after TLS when TLS is used, else the first (swaks's `helo`).
+    #[value(alias = "helo")]
+    LastEhlo,
 }
 
-impl From<QuitAfterArg> for QuitAfter {
-    fn from(arg: QuitAfterArg) -> QuitAfter {
+impl From<QuitAfterArg> for Stage {
+    fn from(arg: QuitAfterArg) -> Stage {
         match arg {
-            QuitAfterArg::Connect => QuitAfter::Connect,
-            QuitAfterArg::Greeting => QuitAfter::Greeting,
-            QuitAfterArg::Ehlo => QuitAfter::Ehlo,
-            QuitAfterArg::Tls => QuitAfter::Tls,
-            QuitAfterArg::Auth => QuitAfter::Auth,
-            QuitAfterArg::Mail => QuitAfter::Mail,
-            QuitAfterArg::Rcpt => QuitAfter::Rcpt,
-            QuitAfterArg::Data => QuitAfter::Data,
+            QuitAfterArg::Connect => Stage::Connect,
+            QuitAfterArg::Greeting => Stage::Greeting,
+            QuitAfterArg::Ehlo => Stage::Ehlo,
+            QuitAfterArg::Tls => Stage::Tls,
+            QuitAfterArg::Auth => Stage::Auth,
+            QuitAfterArg::Mail => Stage::Mail,
+            QuitAfterArg::Rcpt => Stage::Rcpt,
+            QuitAfterArg::Data => Stage::Data,
+            QuitAfterArg::LastEhlo => Stage::TlsEhlo,
         }
     }
 }
@@ -119,8 +129,7 @@ pub fn auth() -> MapValueParser<EnumValueParser<AuthArg>, fn(AuthArg) -> AuthSet
 }
 
 /// The parser for `--quit-after`.
-pub fn quit_after() -> MapValueParser<EnumValueParser<QuitAfterArg>, fn(QuitAfterArg) -> QuitAfter>
-{
+pub fn quit_after() -> MapValueParser<EnumValueParser<QuitAfterArg>, fn(QuitAfterArg) -> Stage> {
     mapped()
 }
 
@@ -136,13 +145,24 @@ mod tests {
         for (arg, mode) in TlsArg::value_variants().iter().zip(TlsMode::ALL) {
             assert_eq!(arg.to_possible_value().unwrap().get_name(), mode.name());
         }
-        let steps: Vec<QuitAfter> = QuitAfterArg::value_variants()
+        let steps: Vec<Stage> = QuitAfterArg::value_variants()
             .iter()
             .map(|&a| a.into())
             .collect();
-        assert_eq!(steps, QuitAfter::ALL);
-        for (arg, q) in QuitAfterArg::value_variants().iter().zip(QuitAfter::ALL) {
+        assert_eq!(steps[..8], Stage::STOP_POINTS);
+        assert_eq!(steps[8], Stage::TlsEhlo);
+        for (arg, q) in QuitAfterArg::value_variants()
+            .iter()
+            .zip(Stage::STOP_POINTS)
+        {
             assert_eq!(arg.to_possible_value().unwrap().get_name(), q.name());
+        }
+        // Every alias the command line takes means what the engine says it means.
+        for arg in QuitAfterArg::value_variants() {
+            let value = arg.to_possible_value().unwrap();
+            for name in value.get_name_and_aliases() {
+                assert_eq!(Stage::from_name(name), Some(Stage::from(*arg)), "{name}");
+            }
         }
     }
 }

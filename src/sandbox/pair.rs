@@ -19,8 +19,8 @@ use crate::smtp::sasl::{Credentials, Mechanism, Secret};
 use crate::smtp::tls::{ClientSetup, TlsOptions, Verification};
 use crate::smtp::transcript::{Direction, TranscriptEvent};
 use crate::smtp::{
-    AuthPlan, ClientId, Envelope, Event, Job, QuitAfter, Report, Session as Client, SessionConfig,
-    Timeouts, TlsMode,
+    AuthPlan, ClientId, Envelope, Event, Job, Report, Session as Client, SessionConfig, Timeouts,
+    TlsMode,
 };
 
 const LIMITS: Limits = Limits {
@@ -404,13 +404,13 @@ fn a_421_from_the_sandbox_ends_the_session() {
 #[test]
 fn stopping_after_data_sends_no_message() {
     let stop = SessionConfig {
-        quit_after: Some(QuitAfter::Data),
+        quit_after: Some(Stage::Data),
         ..config(TlsMode::None, AuthPlan::None, &["bob@example.org"])
     };
     let mut pair = Pair::new(stop, LIMITS);
     let (report, result) = pair.run();
     result.unwrap();
-    assert_eq!(report.stopped_after, Some(QuitAfter::Data));
+    assert_eq!(report.stopped_after, Some(Stage::Data));
     // DATA, not BDAT, so there is a 354 to stop at; the sandbox got nothing.
     assert!(pair.sent().contains(&"DATA"));
     assert!(pair.delivered.is_empty());

@@ -35,6 +35,79 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Where a session may stop on purpose (swaks's `--quit-after`, the
+    /// composer's "Stop after"), in session order. Once the point is passed
+    /// Postscope says QUIT (after DATA's 354 it hangs up) and the session
+    /// counts as a success; nothing after it is sent. `Tls` stops after
+    /// STARTTLS, the handshake and EHLO again; `TlsEhlo` after the last
+    /// EHLO, whether TLS came or not (swaks's `helo`).
+    pub const STOP_POINTS: [Stage; 8] = [
+        Stage::Connect,
+        Stage::Greeting,
+        Stage::Ehlo,
+        Stage::Tls,
+        Stage::Auth,
+        Stage::Mail,
+        Stage::Rcpt,
+        Stage::Data,
+    ];
+
+    /// Its name in JSON and on the command line (`rcpt`, `tls_ehlo`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect",
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "ehlo",
+            Stage::Tls => "tls",
+            Stage::TlsEhlo => "tls_ehlo",
+            Stage::Auth => "auth",
+            Stage::Mail => "mail",
+            Stage::Rcpt => "rcpt",
+            Stage::Data => "data",
+            Stage::Message => "message",
+            Stage::Quit => "quit",
+        }
+    }
+
+    /// A stage by its name or one of swaks's aliases, in any case:
+    /// `banner` = greeting; `first-helo`, `first-ehlo`, `helo-first` =
+    /// ehlo; `helo`, `last-ehlo` = the last EHLO; `starttls` = tls; `from`
+    /// = mail; `to` = rcpt; `dot` = the message and the reply to its dot.
+    pub fn from_name(name: &str) -> Option<Stage> {
+        let name = name.trim().to_ascii_lowercase().replace('_', "-");
+        Some(match name.as_str() {
+            "connect" => Stage::Connect,
+            "greeting" | "banner" => Stage::Greeting,
+            "ehlo" | "first-helo" | "first-ehlo" | "helo-first" => Stage::Ehlo,
+            "tls" | "starttls" => Stage::Tls,
+            "tls-ehlo" | "helo" | "last-ehlo" => Stage::TlsEhlo,
+            "auth" => Stage::Auth,
+            "mail" | "from" => Stage::Mail,
+            "rcpt" | "to" => Stage::Rcpt,
+            "data" => Stage::Data,
+            "message" | "dot" => Stage::Message,
+            "quit" => Stage::Quit,
+            _ => return None,
+        })
+    }
+
+    /// What a person reads as a stop point, e.g. in "Stop after".
+    pub fn stop_label(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect (TCP only)",
+            Stage::Greeting => "the greeting",
+            Stage::Ehlo => "EHLO",
+            Stage::Tls => "TLS",
+            Stage::TlsEhlo => "the last EHLO",
+            Stage::Auth => "login",
+            Stage::Mail => "MAIL FROM",
+            Stage::Rcpt => "RCPT TO (check recipients)",
+            Stage::Data => "DATA (send no message)",
+            Stage::Message => "the message",
+            Stage::Quit => "QUIT",
+        }
+    }
+
     /// The exit status of a failure in this stage (see the README).
     pub fn exit_status(self) -> u8 {
         match self {

@@ -29,7 +29,7 @@ pub use net::{BodySource, CancelToken, Target};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode};
 pub use sasl::{Credentials, Mechanism, Secret};
 pub use session::{
-    AuthPlan, Envelope, Event, Job, QuitAfter, Report, Session, SessionConfig, Timeouts, TlsMode,
+    AuthPlan, Envelope, Event, Job, Report, Session, SessionConfig, Timeouts, TlsMode,
 };
 pub use tls::{TlsInfo, TlsOptions};
 pub use transcript::{Direction, TranscriptEvent};

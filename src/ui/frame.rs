@@ -235,12 +235,12 @@ impl eframe::App for App {
                     egui::ComboBox::from_label("Stop after")
                         .selected_text(match self.quit_after {
                             None => "the whole send",
-                            Some(q) => q.describe(),
+                            Some(q) => q.stop_label(),
                         })
                         .show_ui(ui, |ui| {
                             ui.selectable_value(&mut self.quit_after, None, "the whole send");
-                            for q in smtp::QuitAfter::ALL {
-                                ui.selectable_value(&mut self.quit_after, Some(q), q.describe());
+                            for q in smtp::Stage::STOP_POINTS {
+                                ui.selectable_value(&mut self.quit_after, Some(q), q.stop_label());
                             }
                         })
                         .response

@@ -221,7 +221,7 @@ pub struct App {
     /// The id of the draft open in the composer.
     draft_id: String,
     /// "Stop after" in the composer: end the session early, on purpose.
-    quit_after: Option<smtp::QuitAfter>,
+    quit_after: Option<smtp::Stage>,
     inbox: InboxView,
     tasks: Tasks,
     background: Receiver<Background>,
@@ -311,7 +311,7 @@ impl App {
     }
 
     /// "Stop after" in the composer.
-    pub fn quit_after(&self) -> Option<smtp::QuitAfter> {
+    pub fn quit_after(&self) -> Option<smtp::Stage> {
         self.quit_after
     }
 }

@@ -405,8 +405,8 @@ impl App {
         match result {
             Ok(()) if report.stopped_after.is_some() => {
                 // A check, not a delivery: the message stays where it is.
-                let point = report.stopped_after.unwrap_or(smtp::QuitAfter::Data);
-                let accepted = if point >= smtp::QuitAfter::Rcpt {
+                let point = report.stopped_after.unwrap_or(smtp::Stage::Data);
+                let accepted = if point >= smtp::Stage::Rcpt {
                     format!(
                         "; the server accepted {} recipient(s): {}",
                         report.accepted.len(),
@@ -417,7 +417,7 @@ impl App {
                 };
                 self.status = Status::Sent(format!(
                     "Stopped after {} as asked{accepted}. Nothing was delivered",
-                    point.describe()
+                    point.stop_label()
                 ));
                 // The in-flight marker on disk gives way to the draft as it is.
                 if let Some((id, record)) = self

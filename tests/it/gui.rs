@@ -663,10 +663,7 @@ fn stop_after_rcpt_checks_recipients_and_delivers_nothing() {
     h.run();
     h.get_by_label("RCPT TO (check recipients)").click();
     h.run();
-    assert_eq!(
-        h.state().quit_after(),
-        Some(postscope::smtp::QuitAfter::Rcpt)
-    );
+    assert_eq!(h.state().quit_after(), Some(postscope::smtp::Stage::Rcpt));
     click_and_wait(&mut h, "Send", "the check to finish");
     assert!(
         matches!(&h.state().status(), Status::Sent(t)

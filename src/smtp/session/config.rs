@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::smtp::command::ClientId;
+use crate::smtp::error::Stage;
 use crate::smtp::sasl::{Credentials, Mechanism};
 
 /// How the connection is secured: the one type for it, used by the engine,
@@ -160,80 +161,5 @@ pub struct SessionConfig {
     /// Time limits.
     pub timeouts: Timeouts,
     /// Stop, successfully, once this point is passed (`--quit-after`).
-    pub quit_after: Option<QuitAfter>,
-}
-
-/// Where a session may stop on purpose (swaks's `--quit-after`): once the
-/// point is passed, Postscope says QUIT (or, after DATA, hangs up) and the
-/// session counts as a success. Nothing after it is sent.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum QuitAfter {
-    /// The TCP connection (and implicit TLS) is up; hang up before the greeting.
-    Connect,
-    /// The 220 greeting.
-    Greeting,
-    /// The first EHLO (or HELO).
-    Ehlo,
-    /// STARTTLS, the handshake and EHLO again (implicit TLS: the first EHLO).
-    Tls,
-    /// The login (or the point where it would be, without one).
-    Auth,
-    /// MAIL FROM accepted.
-    Mail,
-    /// Every RCPT TO answered: which recipients the server would take.
-    Rcpt,
-    /// DATA answered 354; hang up without sending the message (the server
-    /// discards the unfinished transaction, RFC 5321 §3.8).
-    Data,
-}
-
-impl QuitAfter {
-    /// Every point, in session order.
-    pub const ALL: [QuitAfter; 8] = [
-        QuitAfter::Connect,
-        QuitAfter::Greeting,
-        QuitAfter::Ehlo,
-        QuitAfter::Tls,
-        QuitAfter::Auth,
-        QuitAfter::Mail,
-        QuitAfter::Rcpt,
-        QuitAfter::Data,
-    ];
-
-    /// Its name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            QuitAfter::Connect => "connect",
-            QuitAfter::Greeting => "greeting",
-            QuitAfter::Ehlo => "ehlo",
-            QuitAfter::Tls => "tls",
-            QuitAfter::Auth => "auth",
-            QuitAfter::Mail => "mail",
-            QuitAfter::Rcpt => "rcpt",
-            QuitAfter::Data => "data",
-        }
-    }
-
-    /// What a person reads, e.g. in the composer's "Stop after" menu.
-    pub fn describe(self) -> &'static str {
-        match self {
-            QuitAfter::Connect => "connect (TCP only)",
-            QuitAfter::Greeting => "the greeting",
-            QuitAfter::Ehlo => "EHLO",
-            QuitAfter::Tls => "TLS",
-            QuitAfter::Auth => "login",
-            QuitAfter::Mail => "MAIL FROM",
-            QuitAfter::Rcpt => "RCPT TO (check recipients)",
-            QuitAfter::Data => "DATA (send no message)",
-        }
-    }
-}
-
-impl std::fmt::Display for QuitAfter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+    pub quit_after: Option<Stage>,
 }

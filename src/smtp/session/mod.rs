@@ -33,7 +33,7 @@ mod transaction;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use config::{AuthPlan, Envelope, Job, QuitAfter, SessionConfig, Timeouts, TlsMode};
+pub use config::{AuthPlan, Envelope, Job, SessionConfig, Timeouts, TlsMode};
 pub use report::{Event, Report, StageTiming};
 
 use super::command::Command;
@@ -166,8 +166,8 @@ impl Session {
         if let Some(info) = tls {
             self.tls_up(now, info);
         }
-        if self.config.quit_after == Some(QuitAfter::Connect) {
-            return self.hang_up(now, QuitAfter::Connect, "before the greeting");
+        if self.config.quit_after == Some(Stage::Connect) {
+            return self.hang_up(now, Stage::Connect, "before the greeting");
         }
         self.enter(Stage::Greeting);
         self.expect_reply(now, Expect::Greeting);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{AuthPlan, AuthStep, Event, Expect, QuitAfter, Session, State, TlsMode};
+use super::{AuthPlan, AuthStep, Event, Expect, Session, State, TlsMode};
 use crate::smtp::capability::{Capabilities, Capability};
 use crate::smtp::command::Command;
 use crate::smtp::error::{Missing, SessionError, Stage};
@@ -29,7 +29,7 @@ impl Session {
             );
         }
         self.complete(now, Stage::Greeting);
-        if self.reached(now, QuitAfter::Greeting, "") {
+        if self.reached(now, Stage::Greeting, "") {
             return;
         }
         self.enter(Stage::Ehlo);
@@ -90,13 +90,27 @@ impl Session {
 
     /// After a successful EHLO/HELO: STARTTLS, AUTH, or the transaction.
     pub(super) fn after_hello(&mut self, now: Instant) {
-        if self.stage == Stage::Ehlo && self.reached(now, QuitAfter::Ehlo, "") {
+        if self.stage == Stage::Ehlo && self.reached(now, Stage::Ehlo, "") {
             return;
         }
-        if self.secure && self.reached(now, QuitAfter::Tls, "") {
+        if self.secure && self.reached(now, Stage::Tls, "") {
             return;
         }
         let caps = self.caps();
+        // The last EHLO: the one inside TLS, or the first when no STARTTLS
+        // follows it (a required one that is missing fails below instead).
+        let offered = caps.offers(&Capability::StartTls);
+        let starttls_next = !self.secure
+            && matches!(self.config.tls, TlsMode::StartTls | TlsMode::Opportunistic)
+            && offered
+            && !self.starttls_refused();
+        let required_missing = !self.secure && self.config.tls == TlsMode::StartTls && !offered;
+        if !starttls_next && !required_missing {
+            let at = if self.secure { Stage::Tls } else { Stage::Ehlo };
+            if self.reached_as(now, Stage::TlsEhlo, at, "") {
+                return;
+            }
+        }
         if !self.secure {
             match self.config.tls {
                 TlsMode::StartTls | TlsMode::Opportunistic
@@ -182,12 +196,12 @@ impl Session {
     }
 
     pub(super) fn start_auth(&mut self, now: Instant) {
-        if self.reached(now, QuitAfter::Tls, " (no TLS was negotiated)") {
+        if self.reached(now, Stage::Tls, " (no TLS was negotiated)") {
             return;
         }
         let (mechanism, creds) = match &self.config.auth {
             AuthPlan::None => {
-                if self.reached(now, QuitAfter::Auth, " (no login was asked for)") {
+                if self.reached(now, Stage::Auth, " (no login was asked for)") {
                     return;
                 }
                 return self.start_transaction(now);
@@ -302,7 +316,7 @@ impl Session {
                 self.report.auth = o.mechanism.take();
             }
             self.complete(now, Stage::Auth);
-            if self.reached(now, QuitAfter::Auth, "") {
+            if self.reached(now, Stage::Auth, "") {
                 return;
             }
             return self.start_transaction(now);

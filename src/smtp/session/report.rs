@@ -9,8 +9,6 @@ use crate::smtp::sasl::Mechanism;
 use crate::smtp::tls::TlsInfo;
 use crate::smtp::transcript::TranscriptEvent;
 
-use super::QuitAfter;
-
 /// What a session reports as it runs.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -57,7 +55,7 @@ pub struct Report {
     pub delivered: Vec<String>,
     /// Where the session stopped on purpose (`--quit-after`), if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_after: Option<QuitAfter>,
+    pub stopped_after: Option<Stage>,
     /// With `--quit-after rcpt` or later: the recipients the server accepted
     /// in the transaction that was not completed.
     #[serde(skip_serializing_if = "Vec::is_empty")]

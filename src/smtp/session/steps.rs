@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Envelope, Event, Expect, Job, QuitAfter, Session, StageTiming, State};
+use super::{Envelope, Event, Expect, Job, Session, StageTiming, State};
 use crate::smtp::command::Command;
 use crate::smtp::error::{SessionError, Stage};
 use crate::smtp::reply::ReplyCode;
@@ -151,23 +151,32 @@ impl Session {
 
     /// Stopping on purpose after `point`: notes the stop and says QUIT.
     /// True when the session stops here.
-    pub(super) fn reached(&mut self, now: Instant, point: QuitAfter, why: &str) -> bool {
-        if self.config.quit_after != Some(point) || self.report.stopped_after.is_some() {
+    pub(super) fn reached(&mut self, now: Instant, point: Stage, why: &str) -> bool {
+        self.reached_as(now, point, point, why)
+    }
+
+    /// Stopping on purpose where `asked` means `at` (the last EHLO is the
+    /// first one, or the one after TLS).
+    pub(super) fn reached_as(&mut self, now: Instant, asked: Stage, at: Stage, why: &str) -> bool {
+        if self.config.quit_after != Some(asked) || self.report.stopped_after.is_some() {
             return false;
         }
-        self.report.stopped_after = Some(point);
-        self.note(now, format!("stopping after {point} as asked{why}"));
+        self.report.stopped_after = Some(at);
+        self.note(now, format!("stopping after {} as asked{why}", at.name()));
         self.quit(now);
         true
     }
 
     /// Stops where QUIT cannot be said (before the greeting, inside DATA):
     /// the session ends successfully and the driver closes the connection.
-    pub(super) fn hang_up(&mut self, now: Instant, point: QuitAfter, why: &str) {
+    pub(super) fn hang_up(&mut self, now: Instant, point: Stage, why: &str) {
         self.report.stopped_after = Some(point);
         self.note(
             now,
-            format!("stopping after {point} as asked: closing the connection {why}"),
+            format!(
+                "stopping after {} as asked: closing the connection {why}",
+                point.name()
+            ),
         );
         self.finish(now);
     }

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use super::{Event, Expect, QuitAfter, Session, State, group_digits};
+use super::{Event, Expect, Session, State, group_digits};
 use crate::smtp::capability::Capability;
 use crate::smtp::command::{Command, MailParam};
 use crate::smtp::dot_stuff::DotStuffer;
@@ -136,10 +136,10 @@ impl Session {
         // Stopping at DATA's 354 needs DATA.
         let quit_after = self.config.quit_after;
         let pipelined = caps.offers(&Capability::Pipelining)
-            && !matches!(quit_after, Some(QuitAfter::Mail | QuitAfter::Rcpt));
+            && !matches!(quit_after, Some(Stage::Mail | Stage::Rcpt));
         let mode = match pipelined {
             false => Mode::Lockstep,
-            true if caps.offers(&Capability::Chunking) && quit_after != Some(QuitAfter::Data) => {
+            true if caps.offers(&Capability::Chunking) && quit_after != Some(Stage::Data) => {
                 Mode::Chunked
             }
             true => Mode::Pipelined,
@@ -184,7 +184,7 @@ impl Session {
             return self.fail_politely(now, error);
         }
         self.complete(now, Stage::Mail);
-        if self.reached(now, QuitAfter::Mail, ": no recipient or message was sent") {
+        if self.reached(now, Stage::Mail, ": no recipient or message was sent") {
             return;
         }
         self.enter(Stage::Rcpt);
@@ -296,7 +296,7 @@ impl Session {
         }
         self.complete(now, Stage::Rcpt);
         self.report.accepted = accepted;
-        if self.reached(now, QuitAfter::Rcpt, ": no message was sent") {
+        if self.reached(now, Stage::Rcpt, ": no message was sent") {
             return;
         }
         if mode == Mode::Chunked {
@@ -339,10 +339,10 @@ impl Session {
             );
         }
         self.complete(now, Stage::Data);
-        if self.config.quit_after == Some(QuitAfter::Data) {
+        if self.config.quit_after == Some(Stage::Data) {
             return self.hang_up(
                 now,
-                QuitAfter::Data,
+                Stage::Data,
                 "without sending the message: the server discards the unfinished transaction",
             );
         }

@@ -972,10 +972,10 @@ fn nothing_is_sent_before_the_greeting() {
 
 #[test]
 fn quit_after_connect_hangs_up_before_the_greeting() {
-    let s = Script::start(stopping(QuitAfter::Connect));
+    let s = Script::start(stopping(Stage::Connect));
     let report = s.assert_ok();
     assert!(s.all_client_lines().is_empty(), "not even QUIT");
-    assert_eq!(report.stopped_after, Some(QuitAfter::Connect));
+    assert_eq!(report.stopped_after, Some(Stage::Connect));
     assert!(
         s.texts(Direction::Note)
             .iter()
@@ -985,13 +985,13 @@ fn quit_after_connect_hangs_up_before_the_greeting() {
 
 #[test]
 fn quit_after_greeting_and_ehlo_say_quit() {
-    let mut s = Script::start(stopping(QuitAfter::Greeting));
+    let mut s = Script::start(stopping(Stage::Greeting));
     s.server(GREETING);
     assert_eq!(s.client_lines(), ["QUIT"]);
     s.server(BYE);
-    assert_eq!(s.assert_ok().stopped_after, Some(QuitAfter::Greeting));
+    assert_eq!(s.assert_ok().stopped_after, Some(Stage::Greeting));
 
-    let mut s = Script::start(stopping(QuitAfter::Ehlo));
+    let mut s = Script::start(stopping(Stage::Ehlo));
     assert_eq!(after_ehlo(&mut s, &["STARTTLS", "AUTH PLAIN"]), ["QUIT"]);
     s.server(BYE);
     let report = s.assert_ok();
@@ -1003,7 +1003,7 @@ fn quit_after_tls_waits_for_the_ehlo_inside_tls() {
     let mut s = Script::start(SessionConfig {
         tls: TlsMode::StartTls,
         auth: AuthPlan::Auto(password()),
-        ..stopping(QuitAfter::Tls)
+        ..stopping(Stage::Tls)
     });
     assert_eq!(after_starttls(&mut s, &["AUTH PLAIN"]), ["QUIT"]);
     s.server(BYE);
@@ -1012,7 +1012,7 @@ fn quit_after_tls_waits_for_the_ehlo_inside_tls() {
     assert_eq!(report.auth, None, "no login after the stop");
 
     // Without TLS there is nothing to wait for: it stops where TLS would be.
-    let mut s = Script::start(stopping(QuitAfter::Tls));
+    let mut s = Script::start(stopping(Stage::Tls));
     assert_eq!(after_ehlo(&mut s, &["PIPELINING"]), ["QUIT"]);
     s.server(BYE);
     s.assert_ok();
@@ -1024,11 +1024,71 @@ fn quit_after_tls_waits_for_the_ehlo_inside_tls() {
 }
 
 #[test]
+fn quit_after_the_last_ehlo_is_the_one_inside_tls_or_the_first() {
+    // With STARTTLS: the EHLO after the handshake.
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(password()),
+        ..stopping(Stage::TlsEhlo)
+    });
+    assert_eq!(after_starttls(&mut s, &["AUTH PLAIN"]), ["QUIT"]);
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert!(report.tls.is_some());
+    assert_eq!(report.stopped_after, Some(Stage::Tls));
+
+    // Without TLS: the first EHLO is the last one.
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::None,
+        ..stopping(Stage::TlsEhlo)
+    });
+    assert_eq!(after_ehlo(&mut s, &["PIPELINING"]), ["QUIT"]);
+    s.server(BYE);
+    let report = s.assert_ok();
+    assert_eq!(report.stopped_after, Some(Stage::Ehlo));
+    assert!(
+        s.texts(Direction::Note)
+            .iter()
+            .any(|t| t == "stopping after ehlo as asked"),
+        "{:?}",
+        s.texts(Direction::Note)
+    );
+}
+
+#[test]
+fn stage_names_and_swaks_aliases() {
+    for stage in Stage::STOP_POINTS {
+        assert_eq!(Stage::from_name(stage.name()), Some(stage));
+        assert_eq!(
+            serde_json::to_value(stage).unwrap(),
+            stage.name(),
+            "JSON and the command line say the same"
+        );
+    }
+    for (alias, stage) in [
+        ("banner", Stage::Greeting),
+        ("FIRST-HELO", Stage::Ehlo),
+        ("first-ehlo", Stage::Ehlo),
+        ("helo-first", Stage::Ehlo),
+        ("helo", Stage::TlsEhlo),
+        ("last-ehlo", Stage::TlsEhlo),
+        ("starttls", Stage::Tls),
+        ("from", Stage::Mail),
+        ("To", Stage::Rcpt),
+        ("dot", Stage::Message),
+        ("quit", Stage::Quit),
+    ] {
+        assert_eq!(Stage::from_name(alias), Some(stage), "{alias}");
+    }
+    assert_eq!(Stage::from_name("lunch"), None);
+}
+
+#[test]
 fn quit_after_auth_logs_in_then_quits() {
     let mut s = Script::start(SessionConfig {
         tls: TlsMode::StartTls,
         auth: AuthPlan::Auto(password()),
-        ..stopping(QuitAfter::Auth)
+        ..stopping(Stage::Auth)
     });
     let lines = after_starttls(&mut s, &["AUTH PLAIN"]);
     assert!(lines[0].starts_with("AUTH PLAIN "));
@@ -1040,16 +1100,16 @@ fn quit_after_auth_logs_in_then_quits() {
 
 #[test]
 fn quit_after_mail_and_rcpt_send_no_message() {
-    let mut s = at_mail(stopping(QuitAfter::Mail), &[]);
+    let mut s = at_mail(stopping(Stage::Mail), &[]);
     s.server(OK);
     assert_eq!(s.client_lines(), ["QUIT"]);
     s.server(BYE);
-    assert_eq!(s.assert_ok().stopped_after, Some(QuitAfter::Mail));
+    assert_eq!(s.assert_ok().stopped_after, Some(Stage::Mail));
 
     let mut s = at_mail(
         SessionConfig {
             job: send_to(&[BOB, CAROL]),
-            ..stopping(QuitAfter::Rcpt)
+            ..stopping(Stage::Rcpt)
         },
         &[],
     );
@@ -1066,7 +1126,7 @@ fn quit_after_mail_and_rcpt_send_no_message() {
 
     // A refused recipient is still a failure (exit 24): that is the answer
     // the check was for.
-    let mut s = at_mail(stopping(QuitAfter::Rcpt), &[]);
+    let mut s = at_mail(stopping(Stage::Rcpt), &[]);
     s.server(OK);
     let _ = s.client_lines();
     s.server("550 5.1.1 no such user\r\n");
@@ -1080,7 +1140,7 @@ fn quit_after_mail_and_rcpt_send_no_message() {
 
 #[test]
 fn quit_after_data_hangs_up_without_the_message() {
-    let mut s = at_mail(stopping(QuitAfter::Data), &[]);
+    let mut s = at_mail(stopping(Stage::Data), &[]);
     s.server(OK);
     let _ = s.client_lines();
     s.server(OK);
@@ -1088,7 +1148,7 @@ fn quit_after_data_hangs_up_without_the_message() {
     s.server(GO_AHEAD);
     let report = s.assert_ok();
     assert!(s.client_lines().is_empty(), "no data, no dot, no QUIT");
-    assert_eq!(report.stopped_after, Some(QuitAfter::Data));
+    assert_eq!(report.stopped_after, Some(Stage::Data));
     assert_eq!(report.message_bytes, 0);
     assert_eq!(s.count(|e| matches!(e, Event::NeedBody)), 0);
 }

@@ -382,7 +382,7 @@ fn at_body(config: SessionConfig) -> Script {
 }
 
 /// A session that stops on purpose after `q`.
-fn stopping(q: QuitAfter) -> SessionConfig {
+fn stopping(q: Stage) -> SessionConfig {
     SessionConfig {
         quit_after: Some(q),
         ..config()

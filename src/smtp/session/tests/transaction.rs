@@ -776,7 +776,7 @@ fn pipelined_452_defers_the_rest_to_a_second_transaction() {
 fn stopping_after_rcpt_does_not_pipeline() {
     let mut s = Script::start(SessionConfig {
         job: send_to(&[BOB]),
-        ..stopping(QuitAfter::Rcpt)
+        ..stopping(Stage::Rcpt)
     });
     assert_eq!(after_ehlo(&mut s, &["PIPELINING"]), [mail_line()]);
 }
