@@ -469,9 +469,9 @@ impl Console {
                 }
                 Ok(Some(Parsed::Reply(line, reply))) => {
                     self.record(now, Direction::Received, line.raw, Some(line.code));
-                    let code = reply.code.0;
+                    let code = reply.code;
                     if self.state.server_name.is_none()
-                        && (code == 220 || code == 250)
+                        && (code == ReplyCode::READY || code == ReplyCode::OK)
                         && let Some(name) = reply.first_line().split_whitespace().next()
                     {
                         self.state.server_name = Some(name.to_owned());
@@ -496,18 +496,18 @@ impl Console {
         self.changed();
     }
 
-    fn on_reply(&mut self, now: Instant, code: u16, first_line: String) {
+    fn on_reply(&mut self, now: Instant, code: ReplyCode, first_line: String) {
         let Some(pending) = self.pending.pop_front() else {
-            if code != 421 {
+            if code != ReplyCode::UNAVAILABLE {
                 self.note(now, "a reply nobody asked for (was something sent twice?)");
             }
             return;
         };
-        if code == 421 {
+        if code == ReplyCode::UNAVAILABLE {
             self.note(now, "421: the server is closing the connection");
         }
         match pending {
-            Pending::StartTls if code == 220 => {
+            Pending::StartTls if code == ReplyCode::READY => {
                 // RFC 3207 §5: nothing may follow the 220 in clear text.
                 if self.parser.buffered() > 0 {
                     self.record(
@@ -522,7 +522,7 @@ impl Console {
                 }
                 self.events.push_back(ConsoleEvent::StartTls);
             }
-            Pending::Auth | Pending::LoginPassword if code == 334 => {
+            Pending::Auth | Pending::LoginPassword if code == ReplyCode::AUTH_CHALLENGE => {
                 if let Some(text) = sasl::decode_challenge(&first_line) {
                     self.note(
                         now,
@@ -537,7 +537,7 @@ impl Console {
                     _ => self.in_sasl = true,
                 }
             }
-            Pending::LoginUser if code == 334 => {
+            Pending::LoginUser if code == ReplyCode::AUTH_CHALLENGE => {
                 if let Some(text) = sasl::decode_challenge(&first_line) {
                     self.note(now, format!("challenge decoded: {text}"));
                 }
@@ -550,13 +550,13 @@ impl Console {
                 self.login = None;
                 // The exchange is over, unless typed responses are still due.
                 self.in_sasl = self.pending.contains(&Pending::Auth);
-                if code == 235 {
+                if code == ReplyCode::AUTH_OK {
                     self.state.authenticated = true;
                 }
             }
-            Pending::Mail if (200..300).contains(&code) => self.state.in_transaction = true,
-            Pending::Rset if (200..300).contains(&code) => self.state.in_transaction = false,
-            Pending::Data(body) if code == 354 => match body {
+            Pending::Mail if code.is_positive() => self.state.in_transaction = true,
+            Pending::Rset if code.is_positive() => self.state.in_transaction = false,
+            Pending::Data(body) if code == ReplyCode::START_DATA => match body {
                 Some(message) => self.send_message(now, &message),
                 None => {
                     self.state.in_data = true;
@@ -583,7 +583,7 @@ impl Console {
             Pending::Quit => self.said_goodbye = true,
             _ => {}
         }
-        if code == 421 {
+        if code == ReplyCode::UNAVAILABLE {
             self.close(now, Some("the server closed the connection (421)".into()));
         }
     }
