@@ -205,8 +205,11 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         original: existing.map(|a| a.name.clone()),
         secret,
     };
-    accounts::save(&dirs, &Keychain, change, IfNoKeychain::SaveNothing)
+    let saved = accounts::save(&dirs, &Keychain, change, IfNoKeychain::SaveNothing)
         .map_err(|e| UsageError::Invalid(e.to_string()))?;
+    if let Some(problem) = saved.keychain_problem {
+        eprintln!("warning: an old keychain entry could not be removed: {problem}");
+    }
     println!(
         "Saved the account {:?} in {}{}.",
         args.name,

@@ -55,8 +55,9 @@ pub struct Saved {
     pub name: String,
     /// Where its secret is.
     pub secret: SecretPlace,
-    /// Why the keychain could not be used, if it could not (the change was
-    /// made anyway: [`IfNoKeychain::KeepForSession`]).
+    /// Why the keychain could not be used, if it could not: the change was
+    /// made anyway ([`IfNoKeychain::KeepForSession`]), or only removing a
+    /// secret nothing uses any more failed.
     pub keychain_problem: Option<SecretError>,
     /// The settings file could not be read and was kept aside (a fresh one
     /// was started), in a sentence.
@@ -134,62 +135,59 @@ pub fn save(
     if original.as_deref() != Some(name.as_str()) && settings.account(&name).is_some() {
         return Err(AccountError::Exists(name));
     }
-    let before = original
-        .as_deref()
-        .and_then(|o| settings.account(o))
-        .cloned();
-    let renamed_from = before
-        .as_ref()
-        .map(|b| b.name.clone())
-        .filter(|o| *o != name);
+    // The name it had, even when the settings file no longer lists it (it
+    // was unreadable and started afresh): its secret still moves.
+    let renamed_from = original.clone().filter(|o| *o != name);
     let mut problem = None;
-    let mut note = |e: SecretError| -> Result<(), AccountError> {
-        match policy {
-            IfNoKeychain::SaveNothing => Err(AccountError::Keychain {
-                what: "saved",
-                source: e,
-            }),
-            IfNoKeychain::KeepForSession => {
-                problem.get_or_insert(e);
-                Ok(())
-            }
-        }
-    };
+    // 1. The new secret (typed, or moved from the old name) under the new
+    //    name. Without a keychain the CLI stops here, having changed nothing.
     let mut place = SecretPlace::Unchanged;
     if account.logs_in() {
         let new = match (secret, &renamed_from) {
             (Some(s), _) => Some(s),
-            (None, Some(old)) => secrets.get(old).or_else(|e| note(e).map(|()| None))?,
+            (None, Some(old)) => match secrets.get(old) {
+                Ok(found) => found,
+                Err(e) => {
+                    required(policy, &e, "saved")?;
+                    problem.get_or_insert(e);
+                    None
+                }
+            },
             (None, None) => None,
         };
         if let Some(s) = new {
             place = match secrets.set(&name, &s) {
                 Ok(()) => SecretPlace::Keychain,
                 Err(e) => {
-                    note(e)?;
+                    required(policy, &e, "saved")?;
+                    problem.get_or_insert(e);
                     SecretPlace::ThisSession(s)
                 }
             };
         }
-    } else if before.as_ref().is_some_and(Account::logs_in) {
-        // It no longer logs in: its old secret goes.
-        if let Err(e) = secrets.delete(&name) {
-            note(e)?;
-        }
     }
-    if let Some(old) = &renamed_from
-        && let Err(e) = secrets.delete(old)
+    // 2. The settings.
+    match original
+        .as_deref()
+        .and_then(|o| settings.accounts.iter().position(|a| a.name == o))
     {
-        note(e)?;
-    }
-    match before
-        .as_ref()
-        .and_then(|b| settings.accounts.iter().position(|a| a.name == b.name))
-    {
-        Some(i) => settings.accounts[i] = account,
-        None => settings.accounts.push(account),
+        Some(i) => settings.accounts[i] = account.clone(),
+        None => settings.accounts.push(account.clone()),
     }
     write(dirs, &settings)?;
+    // 3. Secrets nothing uses any more: the old name's after a rename, and
+    //    this name's if it no longer logs in. The account is saved by now,
+    //    so a keychain that fails here is reported, not fatal.
+    let mut stale = Vec::new();
+    stale.extend(renamed_from.as_deref());
+    if !account.logs_in() && original.is_some() {
+        stale.push(&name);
+    }
+    for old in stale {
+        if let Err(e) = secrets.delete(old) {
+            problem.get_or_insert(e);
+        }
+    }
     Ok(Saved {
         settings,
         name,
@@ -197,6 +195,17 @@ pub fn save(
         keychain_problem: problem,
         settings_problem: settings_problem.map(|p| p.to_string()),
     })
+}
+
+/// Under [`IfNoKeychain::SaveNothing`] a keychain failure stops the change.
+fn required(policy: IfNoKeychain, e: &SecretError, what: &'static str) -> Result<(), AccountError> {
+    match policy {
+        IfNoKeychain::SaveNothing => Err(AccountError::Keychain {
+            what,
+            source: e.clone(),
+        }),
+        IfNoKeychain::KeepForSession => Ok(()),
+    }
 }
 
 /// Deletes an account and its keychain entry.
@@ -208,6 +217,8 @@ pub fn delete(
 ) -> Result<Deleted, AccountError> {
     let (mut settings, _) = Settings::load(dirs);
     if settings.account(name).is_none() {
+        // Removed meanwhile (by another Postscope): its entry goes too.
+        let _ = secrets.delete(name);
         return Err(AccountError::NotFound {
             name: name.to_owned(),
             known: settings.accounts.iter().map(|a| a.name.clone()).collect(),

@@ -133,6 +133,10 @@ impl App {
                 self.status = Status::Idle(message);
             }
             Background::AccountDeleted(Err(e)) => {
+                // It may be gone already (deleted elsewhere): show what is.
+                if let Some(dirs) = &self.dirs {
+                    self.tasks.reload_settings(dirs.clone());
+                }
                 self.status = Status::Failed(format!("The account was not deleted: {e}"));
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),

@@ -116,6 +116,10 @@ pub struct Console {
     /// the 354 arrives (RFC 2920: DATA ends a group).
     after_354: Option<Vec<String>>,
     closed: bool,
+    /// The server said 220 to STARTTLS and the handshake has not run yet:
+    /// anything the server sends now came in clear text and could have
+    /// been injected (RFC 3207 §5).
+    awaiting_tls: bool,
 }
 
 /// The verbs the console completes as you type.
@@ -177,6 +181,7 @@ impl Console {
             in_sasl: false,
             after_354: None,
             closed: false,
+            awaiting_tls: false,
         }
     }
 
@@ -247,6 +252,7 @@ impl Console {
     /// The handshake after STARTTLS worked. As RFC 3207 says, what the
     /// server said before is forgotten: EHLO again.
     pub fn handle_tls_established(&mut self, now: Instant, info: TlsInfo) {
+        self.awaiting_tls = false;
         self.tls_up(now, info);
         self.state.authenticated = false;
         self.state.in_transaction = false;
@@ -460,6 +466,20 @@ impl Console {
 
     /// Bytes from the server.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        if self.awaiting_tls {
+            self.record(
+                now,
+                Direction::Error,
+                "the server sent clear text after its 220 to STARTTLS; it could be injected, \
+                 so the connection was dropped"
+                    .into(),
+                None,
+            );
+            return self.close(now, Some("data injected after STARTTLS".into()));
+        }
         self.parser.push(bytes);
         loop {
             match self.parser.next_line() {
@@ -520,6 +540,7 @@ impl Console {
                     );
                     return self.close(now, Some("data injected after STARTTLS".into()));
                 }
+                self.awaiting_tls = true;
                 self.events.push_back(ConsoleEvent::StartTls);
             }
             Pending::Auth | Pending::LoginPassword if code == ReplyCode::AUTH_CHALLENGE => {

@@ -139,6 +139,21 @@ fn starttls_waits_for_the_handshake_and_refuses_injection() {
     c.send_text(now, "STARTTLS");
     c.handle_input(now, b"220 go ahead\r\n250 injected\r\n");
     assert!(c.is_closed());
+
+    // Clear text in a later read, before the handshake, is refused too.
+    let mut c = Console::new(now);
+    c.handle_connected(now, None);
+    c.handle_input(now, b"220 hi\r\n");
+    c.send_text(now, "STARTTLS");
+    c.handle_input(now, b"220 go ahead\r\n");
+    assert!(!c.is_closed());
+    c.handle_input(now, b"250 injected later\r\n");
+    assert!(c.is_closed());
+    assert!(
+        transcript(&mut c)
+            .iter()
+            .any(|l| l.contains("could be injected"))
+    );
 }
 
 #[test]
@@ -261,4 +276,57 @@ fn on_the_driver_it_wakes_for_the_server_and_for_typing_and_closes_when_dropped(
     closed.expect("the console closed the connection");
     assert_eq!(line, "NOOP\r\n");
     assert!(rest.is_empty(), "nothing after NOOP: {rest:?}");
+}
+
+#[test]
+fn a_starttls_handshake_that_times_out_closes_the_connection() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.write_all(b"220 hi\r\n").unwrap();
+        let mut reader = BufReader::new(socket.try_clone().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        socket.write_all(b"220 go ahead\r\n").unwrap();
+        // The client's TLS hello gets no answer: the handshake times out.
+        let mut hello = [0u8; 5];
+        reader.read_exact(&mut hello).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let closed = reader.read_to_end(&mut rest).map(|_| ());
+        (line, hello[0], closed)
+    });
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let handle = spawn(
+        target,
+        TlsMode::None,
+        TlsOptions::default(),
+        Duration::from_secs(1),
+        Arc::new(|| {}),
+    );
+    wait_for(&handle.events, "220 hi");
+    assert!(handle.send(ConsoleCommand::Text("STARTTLS".into())));
+    let seen = wait_for(&handle.events, "220 go ahead");
+    let mut closed_why = None;
+    while let Ok(event) = handle.events.recv_timeout(Duration::from_secs(10)) {
+        if let ConsoleEvent::Closed(why) = event {
+            closed_why = Some(why);
+            break;
+        }
+    }
+    let why = closed_why.expect("the console closed").unwrap_or_default();
+    assert!(why.starts_with("TLS failed"), "{why} after {seen:?}");
+    // The window still holds the handle: the socket is closed all the same.
+    let (line, first, closed) = server.join().unwrap();
+    closed.expect("the failed handshake closed the connection");
+    assert_eq!(line, "STARTTLS\r\n");
+    assert_eq!(first, 0x16, "a TLS handshake record was sent");
+    drop(handle);
 }

@@ -97,20 +97,6 @@ impl Session {
             return;
         }
         let caps = self.caps();
-        // The last EHLO: the one inside TLS, or the first when no STARTTLS
-        // follows it (a required one that is missing fails below instead).
-        let offered = caps.offers(&Capability::StartTls);
-        let starttls_next = !self.secure
-            && matches!(self.config.tls, TlsMode::StartTls | TlsMode::Opportunistic)
-            && offered
-            && !self.starttls_refused();
-        let required_missing = !self.secure && self.config.tls == TlsMode::StartTls && !offered;
-        if !starttls_next && !required_missing {
-            let at = if self.secure { Stage::Tls } else { Stage::Ehlo };
-            if self.reached_as(now, Stage::TlsEhlo, at, "") {
-                return;
-            }
-        }
         if !self.secure {
             match self.config.tls {
                 TlsMode::StartTls | TlsMode::Opportunistic
@@ -147,6 +133,12 @@ impl Session {
                 }
                 TlsMode::Implicit => {}
             }
+        }
+        // No STARTTLS follows: this was the last EHLO (the one inside TLS,
+        // or the first).
+        let at = if self.secure { Stage::Tls } else { Stage::Ehlo };
+        if self.reached_as(now, Stage::TlsEhlo, at, "") {
+            return;
         }
         // A probe with credentials logs in too (the account editor's "Test
         // connection"); without a transaction to start, it then quits.

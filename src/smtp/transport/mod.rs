@@ -14,7 +14,7 @@
 mod talk;
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
@@ -381,20 +381,37 @@ where
             detail,
             unknown_issuer: false,
         };
-        let Conn::Plain(mut tcp) = conn else {
-            return Err(tls_err("TLS is already active".into()));
+        let mut tcp = match conn {
+            Conn::Plain(tcp) => tcp,
+            tls => {
+                let _ = tls.tcp().shutdown(Shutdown::Both);
+                return Err(tls_err("TLS is already active".into()));
+            }
+        };
+        // A connection whose handshake failed is unusable: closed at once,
+        // whoever else holds the socket (the cancel token, a watcher).
+        let give_up = |tcp: &TcpStream, error: SessionError| {
+            let _ = tcp.shutdown(Shutdown::Both);
+            Err(error)
         };
         let config = match &self.setup {
             Some(setup) => setup.config.clone(),
-            None => return Err(tls_err("TLS was not configured".into())),
+            None => return give_up(&tcp, tls_err("TLS was not configured".into())),
         };
-        let name = ServerName::try_from(self.target.host.clone()).map_err(|e| {
-            tls_err(format!(
-                "{} cannot be used as a TLS server name: {e}",
-                self.target.host
-            ))
-        })?;
-        let mut client = ClientConnection::new(config, name).map_err(|e| tls_err(e.to_string()))?;
+        let name = match ServerName::try_from(self.target.host.clone()) {
+            Ok(name) => name,
+            Err(e) => {
+                let why = format!(
+                    "{} cannot be used as a TLS server name: {e}",
+                    self.target.host
+                );
+                return give_up(&tcp, tls_err(why));
+            }
+        };
+        let mut client = match ClientConnection::new(config, name) {
+            Ok(client) => client,
+            Err(e) => return give_up(&tcp, tls_err(e.to_string())),
+        };
         let _ = tcp.set_read_timeout(Some(limit));
         let _ = tcp.set_write_timeout(Some(limit));
         self.proto
@@ -403,9 +420,10 @@ where
         while client.is_handshaking() {
             if let Err(e) = client.complete_io(&mut tcp) {
                 if self.cancel.is_cancelled() {
-                    return Err(SessionError::Cancelled { stage });
+                    return give_up(&tcp, SessionError::Cancelled { stage });
                 }
-                return Err(self.handshake_failed(&e, limit, stage));
+                let error = self.handshake_failed(&e, limit, stage);
+                return give_up(&tcp, error);
             }
         }
         let info = match &self.setup {

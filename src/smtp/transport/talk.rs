@@ -5,7 +5,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
 use super::{Driver, Protocol, Step};
@@ -64,14 +64,17 @@ fn watcher<C>(tcp: TcpStream, wake: Sender<Input<C>>, acks: Receiver<()>) {
     let mut byte = [0u8; 1];
     loop {
         match tcp.peek(&mut byte) {
-            // The driver set a read timeout for a handshake: peek again.
+            // The driver set a read timeout for a handshake: peek again,
+            // unless the driver is gone.
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                continue;
+                if matches!(acks.try_recv(), Err(TryRecvError::Disconnected)) {
+                    return;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Ok(n) => {

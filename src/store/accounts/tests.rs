@@ -162,3 +162,57 @@ fn a_change_keeps_accounts_saved_meanwhile() {
         .collect();
     assert_eq!(names, ["a", "b", "c"]);
 }
+
+#[test]
+fn a_rename_moves_the_secret_even_when_the_settings_file_started_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = DataDirs::at(dir.path());
+    let keychain = Memory::default();
+    let policy = IfNoKeychain::KeepForSession;
+    save(&dirs, &keychain, add("work", Some("s3cret")), policy).unwrap();
+    // The settings file went bad and was kept aside: the window's form
+    // still knows the account by its old name.
+    std::fs::write(Settings::path(&dirs), "{ not json").unwrap();
+    let rename = Change {
+        original: Some("work".into()),
+        ..add("office", None)
+    };
+    let saved = save(&dirs, &keychain, rename, policy).unwrap();
+    assert!(saved.settings_problem.is_some());
+    assert_eq!(keychain.get("office").unwrap().as_deref(), Some("s3cret"));
+    assert_eq!(keychain.get("work").unwrap(), None);
+}
+
+#[test]
+fn deleting_an_account_removed_meanwhile_says_so_and_tidies_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = DataDirs::at(dir.path());
+    let keychain = Memory::default();
+    keychain.set("ghost", "left over").unwrap();
+    let e = delete(&dirs, &keychain, "ghost", IfNoKeychain::KeepForSession).unwrap_err();
+    assert!(matches!(e, AccountError::NotFound { .. }), "{e}");
+    assert_eq!(keychain.get("ghost").unwrap(), None);
+}
+
+#[test]
+fn a_failed_cleanup_after_saving_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = DataDirs::at(dir.path());
+    let mut plain = account("relay");
+    plain.user = None;
+    let first = Change {
+        account: plain.clone(),
+        original: None,
+        secret: None,
+    };
+    save(&dirs, &down(), first, IfNoKeychain::SaveNothing).unwrap();
+    // Edited again without a keychain: saved; the cleanup could not run.
+    let edit = Change {
+        account: plain,
+        original: Some("relay".into()),
+        secret: None,
+    };
+    let saved = save(&dirs, &down(), edit, IfNoKeychain::SaveNothing).unwrap();
+    assert!(saved.keychain_problem.is_some());
+    assert!(Settings::load(&dirs).0.account("relay").is_some());
+}
