@@ -196,14 +196,24 @@ pub struct SendArgs {
     )]
     pub attach: Vec<PathBuf>,
     /// Send this ready RFC 5322 message as it is (the envelope still comes
-    /// from --from and --to/--cc/--bcc).
+    /// from --from and --to/--cc/--bcc); `-` reads standard input. Pipes
+    /// and FIFOs work: they are read once, before connecting.
     #[arg(
         long,
-        value_name = "FILE",
+        value_name = "FILE|-",
         help_heading = "Message",
         group = "body_source"
     )]
     pub eml: Option<PathBuf>,
+    /// Refuse a message (--eml, or read from a pipe) bigger than this, in bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        help_heading = "Message",
+        default_value_t = message::DEFAULT_MAX_INPUT,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_input: u64,
 
     /// Deliver to the accepted recipients even if some are refused (they are
     /// still listed). Without it a message goes to all recipients or to none.

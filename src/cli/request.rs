@@ -8,7 +8,7 @@ use std::io::Read;
 
 use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account, server};
 use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec};
-use crate::message::{self, Draft, FileBody};
+use crate::message::{self, Draft, EmlError, FileBody};
 use crate::smtp::{self, BodySource, Credentials, Mechanism, Secret, Stage};
 use crate::store::settings::{Account, AuthSetting};
 
@@ -149,6 +149,13 @@ impl SendArgs {
                     .into(),
             ));
         }
+        if self.password_stdin && self.eml.as_deref() == Some(std::path::Path::new("-")) {
+            return Err(UsageError::Invalid(
+                "--password-stdin and --eml - both read standard input; \
+                 give the password with --password-env or the message as a file"
+                    .into(),
+            ));
+        }
         let server = server(&account)?;
         let mut draft = Draft {
             from: self.from.clone(),
@@ -164,12 +171,12 @@ impl SendArgs {
         let message = match &self.eml {
             Some(path) => {
                 let envelope = message::envelope(&draft)?;
-                // Streamed from the file: memory stays flat whatever its size.
-                let file = FileBody::open(path).map_err(|e| {
-                    UsageError::Invalid(format!(
-                        "cannot read the message file {}: {e}",
-                        path.display()
-                    ))
+                // A regular file is streamed from disk; a pipe is read once, now.
+                let file = FileBody::open(path, self.max_input).map_err(|e| match e {
+                    EmlError::TooLarge { .. } => {
+                        UsageError::Invalid(format!("{e}: raise --max-input to send it"))
+                    }
+                    e => UsageError::Invalid(e.to_string()),
                 })?;
                 Outgoing::Ready {
                     envelope: smtp::Envelope {

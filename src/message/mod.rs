@@ -43,7 +43,7 @@ pub use crate::smtp::Envelope;
 pub use address::{Field, parse_mailboxes};
 pub use attachments::guess_content_type;
 pub use error::BuildError;
-pub use file::FileBody;
+pub use file::{DEFAULT_MAX_INPUT, EmlError, FileBody};
 /// A parsed mailbox: optional display name plus address (lettre's type).
 pub use lettre::message::Mailbox;
 pub use stream::StreamedMessage;

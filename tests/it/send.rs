@@ -653,6 +653,59 @@ fn eml_is_sent_as_it_is() {
 }
 
 #[test]
+fn eml_from_a_pipe_is_sent_whole() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    let eml = b"From: x@example.org\r\nTo: y@example.org\r\nSubject: piped\r\n\r\n\
+                .leading dot\r\nGr\xc3\xbc\xc3\x9fe\r\n";
+    // `-` and `/dev/stdin` (a pipe here, as with `--eml <(…)`): both were
+    // once read twice, and the pipe sent an empty message.
+    for name in ["-", "/dev/stdin"] {
+        let run = work
+            .postscope()
+            .args(["send", "--server", &server.addr(), "--timeout", "20"])
+            .args(["--tls", "none", "--from", FROM, "--to", TO, "--eml", name])
+            .stdin(eml)
+            .run();
+        run.expect_status(0);
+    }
+    let messages = server.wait_for_messages(2, WAIT);
+    for m in &messages {
+        assert_eq!(m.raw, eml, "{}", String::from_utf8_lossy(&m.raw));
+    }
+}
+
+#[test]
+fn an_empty_or_oversized_eml_sends_nothing() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    let send = |args: &[&str], stdin: &[u8]| {
+        work.postscope()
+            .args(["send", "--server", &server.addr(), "--timeout", "20"])
+            .args(["--tls", "none", "--from", FROM, "--to", TO])
+            .args(args)
+            .stdin(stdin)
+            .run()
+    };
+    send(&["--eml", "-"], b"")
+        .expect_status(1)
+        .stderr_contains("standard input is empty");
+    send(
+        &["--eml", "-", "--max-input", "10"],
+        b"Subject: too long for ten\r\n\r\nx\r\n",
+    )
+    .expect_status(1)
+    .stderr_contains("--max-input");
+    send(
+        &["--eml", "-", "--password-stdin", "--auth-user", "u"],
+        b"x",
+    )
+    .expect_status(1)
+    .stderr_contains("both read standard input");
+    assert!(server.messages().is_empty(), "nothing was sent");
+}
+
+#[test]
 fn body_from_standard_input() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
