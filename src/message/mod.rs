@@ -25,6 +25,7 @@ mod address;
 mod attachments;
 mod error;
 mod file;
+mod fold;
 mod headers;
 mod stream;
 #[cfg(test)]
@@ -146,15 +147,15 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     let mut builder =
         lettre::Message::builder().header(header::From::from(Mailboxes::from(from.clone())));
     if !reply_to.is_empty() {
-        builder = builder.header(header::ReplyTo::from(Mailboxes::from(reply_to)));
+        builder = builder.raw_header(fold::address_header("Reply-To", &reply_to.into()));
     }
     // Set each list once: lettre's `.to()`/`.cc()` re-parse the existing header
     // to append, and would silently drop earlier entries if that re-parse failed.
     if !to.is_empty() {
-        builder = builder.header(header::To::from(Mailboxes::from(to)));
+        builder = builder.raw_header(fold::address_header("To", &to.into()));
     }
     if !cc.is_empty() {
-        builder = builder.header(header::Cc::from(Mailboxes::from(cc)));
+        builder = builder.raw_header(fold::address_header("Cc", &cc.into()));
     }
     let subject = one_line(&draft.subject);
     if !subject.is_empty() {

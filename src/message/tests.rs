@@ -442,3 +442,46 @@ fn content_type_guess() {
         "application/octet-stream"
     );
 }
+
+/// The header part of a built message: every line within RFC 5322's limits.
+fn header_lines(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").to_owned();
+    head.split("\r\n").map(str::to_owned).collect()
+}
+
+#[test]
+fn long_address_lists_are_folded_between_addresses() {
+    let bare: Vec<String> = (0..200)
+        .map(|i| format!("user{i:03}@example.org"))
+        .collect();
+    let named: Vec<String> = (0..60)
+        .map(|i| format!("Ünïcødé Person {i} <named{i}@example.org>"))
+        .collect();
+    let d = Draft {
+        to: vec![bare.join(", ")],
+        cc: vec![named.join(", ")],
+        reply_to: vec![bare[..40].join(",")],
+        ..draft()
+    };
+    let built = build(&d).unwrap();
+    let lines = header_lines(&built.bytes);
+    for line in &lines {
+        assert!(line.len() <= 78, "{} characters: {line}", line.len());
+    }
+    // Folded, not broken: a parser reads every address back.
+    let msg = MessageParser::default().parse(&built.bytes).unwrap();
+    let to: Vec<String> = msg
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| a.address().unwrap().to_owned())
+        .collect();
+    assert_eq!(to, bare);
+    let cc: Vec<&mail_parser::Addr> = msg.cc().unwrap().iter().collect();
+    assert_eq!(cc.len(), 60);
+    assert_eq!(cc[59].name(), Some("Ünïcødé Person 59"));
+    assert_eq!(cc[59].address(), Some("named59@example.org"));
+    assert_eq!(msg.reply_to().unwrap().iter().count(), 40);
+    assert_eq!(built.envelope.recipients.len(), 260);
+}

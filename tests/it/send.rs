@@ -653,6 +653,29 @@ fn eml_is_sent_as_it_is() {
 }
 
 #[test]
+fn five_hundred_bare_recipients_go_in_one_message_with_folded_headers() {
+    // aiosmtpd refuses a line over 998 octets ("500 Line too long"), as
+    // strict servers do: an unfolded To: of 500 addresses would be refused.
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    let to: Vec<String> = (0..500).map(|i| format!("r{i:03}@example.org")).collect();
+    let run = work
+        .postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "30"])
+        .args(["--tls", "none", "--from", FROM, "--subject", "many"])
+        .args(["--to", &to.join(","), "--body", "hi"])
+        .run();
+    run.expect_status(0);
+    let m = &server.wait_for_messages(1, WAIT)[0];
+    assert_eq!(m.rcpt_tos, to, "one transaction, every recipient");
+    let raw = String::from_utf8_lossy(&m.raw);
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(head.lines().all(|l| l.len() <= 78), "{head}");
+    let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+    assert_eq!(parsed.to().unwrap().iter().count(), 500);
+}
+
+#[test]
 fn eml_from_a_pipe_is_sent_whole() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
