@@ -27,6 +27,9 @@ const RESERVED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The longest line RFC 5322 allows, CRLF aside.
+const MAX_LINE: usize = 998;
+
 /// lettre's limit on the length of a header name.
 const MAX_NAME_LEN: usize = 76;
 
@@ -83,6 +86,21 @@ pub(super) fn parse_extra_headers(raw: &[String]) -> Result<Vec<HeaderValue>, Bu
         }
         seen.push(lower);
 
+        // lettre folds at spaces and encodes non-ASCII words (splitting
+        // them), but an ASCII word no fold can shorten would make a line
+        // over RFC 5322's 998.
+        let value_text = value.trim_matches([' ', '\t']);
+        if let Some(word) = value_text
+            .split([' ', '\t'])
+            .filter(|w| w.is_ascii())
+            .find(|w| name.len() + ": ".len() + w.len() > MAX_LINE)
+        {
+            return Err(err(&format!(
+                "it has a word of {} characters: a line of it would pass {MAX_LINE} characters \
+                 (RFC 5322 §2.1.1), and no fold can shorten it; break it up with spaces",
+                word.len()
+            )));
+        }
         let name = HeaderName::new_from_ascii(name.to_owned())
             .map_err(|e| err(&format!("lettre rejects the name: {e}")))?;
         // lettre RFC 2047-encodes non-ASCII values and folds long ones.

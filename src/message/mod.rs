@@ -159,7 +159,7 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     }
     let subject = one_line(&draft.subject);
     if !subject.is_empty() {
-        builder = builder.subject(subject);
+        builder = builder.raw_header(fold::unstructured_header("Subject", &subject));
     }
     builder = builder.date_now();
     builder = match message_id(&from) {
