@@ -536,3 +536,25 @@ fn an_extra_header_no_fold_can_shorten_is_refused() {
         assert!(line.len() <= 998, "{} characters", line.len());
     }
 }
+
+#[test]
+fn body_lines_over_998_are_never_sent_as_they_are() {
+    for body in [
+        "a".repeat(5000),
+        format!("start {} end\n", "word ".repeat(400)),
+        "ü".repeat(2000),
+    ] {
+        let d = Draft {
+            body: body.clone(),
+            ..draft()
+        };
+        let built = build(&d).unwrap();
+        let text = String::from_utf8_lossy(&built.bytes).into_owned();
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 998, "{} characters", line.len());
+        }
+        let msg = MessageParser::default().parse(&built.bytes).unwrap();
+        let back = msg.body_text(0).unwrap().replace("\r\n", "\n");
+        assert_eq!(back.trim_end(), body.trim_end());
+    }
+}
