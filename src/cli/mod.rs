@@ -79,7 +79,10 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
     /// The server, HOST or HOST:PORT (IPv6 as [ADDR]:PORT). The port defaults to 587.
-    #[arg(long, value_name = "HOST[:PORT]", required_unless_present = "account")]
+    /// Required unless --account gives one (send --dump-mail needs none).
+    // Checked when the request is made, not by clap: `send --dump-mail`
+    // needs none, and `probe` has no such flag for clap to name.
+    #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
     #[command(flatten)]
     pub security: SecurityArgs,
@@ -219,6 +222,11 @@ pub struct SendArgs {
     /// still listed). Without it a message goes to all recipients or to none.
     #[arg(long, help_heading = "Delivery")]
     pub allow_partial: bool,
+    /// Connect to nothing: write the message exactly as it would be sent
+    /// (line ends made CRLF, before dot-stuffing) to standard output, and
+    /// its envelope to standard error. No server is needed.
+    #[arg(long, help_heading = "Delivery")]
+    pub dump_mail: bool,
     /// Stop after this step, successfully, without going further: e.g.
     /// `rcpt` checks that the recipients are accepted and sends nothing;
     /// `data` hangs up after the 354 without sending the message.
@@ -291,6 +299,12 @@ pub fn parse() -> Result<Cli, ExitCode> {
 /// Runs a subcommand to its end and returns the exit status.
 pub fn run(command: Command) -> ExitCode {
     let (sink, request) = match command {
+        Command::Send(args) if args.dump_mail => {
+            return match args.into_dump() {
+                Ok(message) => output::dump_mail(message),
+                Err(e) => usage_failure(&e),
+            };
+        }
         Command::Send(args) => (
             output::Sink::from(&args.connect),
             args.into_request().map(Request::Send),

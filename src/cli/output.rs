@@ -3,7 +3,7 @@
 //! and the `--json` result.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -428,5 +428,48 @@ fn style_for(e: &TranscriptEvent) -> Style {
         },
         Direction::Note => Style::new().dimmed(),
         Direction::Error => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+    }
+}
+
+/// `send --dump-mail`: the message on standard output, as DATA or BDAT
+/// would carry it before dot-stuffing (line ends made CRLF, as the
+/// session makes them), and the envelope on standard error.
+pub fn dump_mail(message: crate::app::Outgoing) -> ExitCode {
+    let crate::app::Outgoing::Ready { envelope, body } = message else {
+        let e = UsageError::Invalid("there is no ready message to show".into());
+        return super::usage_failure(&e);
+    };
+    let mut err = anstream::stderr();
+    let _ = writeln!(err, "MAIL FROM:<{}>", envelope.from);
+    for to in &envelope.recipients {
+        let _ = writeln!(err, "RCPT TO:<{to}>");
+    }
+    let written = (|| -> std::io::Result<()> {
+        let mut reader = body.open()?;
+        let mut stdout = std::io::stdout().lock();
+        let mut lines = crate::smtp::dot_stuff::DotStuffer::lines_only();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut out = Vec::with_capacity(chunk.len() + 1024);
+        loop {
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            lines.encode(&chunk[..n], &mut out);
+            stdout.write_all(&out)?;
+            out.clear();
+        }
+        lines.finish(&mut out);
+        stdout.write_all(&out)?;
+        stdout.flush()
+    })();
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let e = UsageError::Invalid(format!("cannot write the message: {e}"));
+            super::usage_failure(&e)
+        }
     }
 }

@@ -132,16 +132,9 @@ impl SendArgs {
         }
     }
 
-    /// Validates everything and builds the message. Nothing touches the network.
-    pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
-        let account = self.connect.account()?;
-        let keychain_account = self.connect.account.clone();
-        if self.connect.account.is_some() {
-            self.auth = self.auth.or(account.auth);
-            if self.auth_user.is_none() && self.auth != Some(AuthSetting::None) {
-                self.auth_user = account.user.clone();
-            }
-        }
+    /// The message, validated and ready (attachments and a file are read
+    /// as it is sent; a pipe is read now). Nothing touches the network.
+    fn message(&self) -> Result<Outgoing, UsageError> {
         if self.password_stdin && self.body_file.as_deref() == Some("-") {
             return Err(UsageError::Invalid(
                 "--password-stdin and --body-file - both read standard input; \
@@ -156,7 +149,6 @@ impl SendArgs {
                     .into(),
             ));
         }
-        let server = server(&account)?;
         let mut draft = Draft {
             from: self.from.clone(),
             to: self.to.clone(),
@@ -168,7 +160,7 @@ impl SendArgs {
             headers: self.header.clone(),
             attachments: self.attach.clone(),
         };
-        let message = match &self.eml {
+        Ok(match &self.eml {
             Some(path) => {
                 let envelope = message::envelope(&draft)?;
                 // A regular file is streamed from disk; a pipe is read once, now.
@@ -200,7 +192,33 @@ impl SendArgs {
                     body: Box::new(built),
                 }
             }
-        };
+        })
+    }
+
+    /// `--dump-mail`: the message and its envelope, without connecting.
+    pub fn into_dump(self) -> Result<Outgoing, UsageError> {
+        if self.connect.json || self.connect.transcript.as_deref() == Some("-") {
+            return Err(UsageError::Invalid(
+                "--dump-mail writes the message to standard output and its envelope to \
+                 standard error: it cannot be combined with --json or --transcript -"
+                    .into(),
+            ));
+        }
+        self.message()
+    }
+
+    /// Validates everything and builds the message. Nothing touches the network.
+    pub fn into_request(mut self) -> Result<SendRequest, UsageError> {
+        let account = self.connect.account()?;
+        let keychain_account = self.connect.account.clone();
+        if self.connect.account.is_some() {
+            self.auth = self.auth.or(account.auth);
+            if self.auth_user.is_none() && self.auth != Some(AuthSetting::None) {
+                self.auth_user = account.user.clone();
+            }
+        }
+        let server = server(&account)?;
+        let message = self.message()?;
         let secret = self.secret(keychain_account.as_deref())?;
         let creds = self.login(secret)?;
         let sensitive = creds

@@ -676,6 +676,68 @@ fn five_hundred_bare_recipients_go_in_one_message_with_folded_headers() {
 }
 
 #[test]
+fn dump_mail_shows_exactly_what_is_sent_and_connects_to_nothing() {
+    let work = Work::new();
+    // No --server: nothing is connected to.
+    let dump = work
+        .postscope()
+        .args([
+            "send",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--bcc",
+            "hidden@example.org",
+        ])
+        .args(["--subject", "dumped", "--body", ".a dot\nbare LF\n"])
+        .arg("--dump-mail")
+        .run();
+    dump.expect_status(0);
+    assert!(dump.stdout.starts_with("From: "), "{}", dump.stdout);
+    assert!(
+        dump.stdout.contains("\r\nSubject: dumped\r\n"),
+        "{}",
+        dump.stdout
+    );
+    assert!(
+        dump.stdout.contains("\r\n.a dot\r\nbare LF\r\n"),
+        "not dot-stuffed, CRLF"
+    );
+    assert!(
+        !dump.stdout.to_ascii_lowercase().contains("\nbcc"),
+        "{}",
+        dump.stdout
+    );
+    assert!(
+        dump.stderr.contains(&format!("MAIL FROM:<{FROM}>")),
+        "{}",
+        dump.stderr
+    );
+    assert!(
+        dump.stderr.contains("RCPT TO:<hidden@example.org>"),
+        "{}",
+        dump.stderr
+    );
+    // What it shows is what is sent: piped into --eml -, it arrives as shown.
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    work.postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "20"])
+        .args(["--tls", "none", "--from", FROM, "--to", TO, "--eml", "-"])
+        .stdin(dump.stdout.as_bytes())
+        .run()
+        .expect_status(0);
+    let m = &server.wait_for_messages(1, WAIT)[0];
+    assert_eq!(String::from_utf8_lossy(&m.raw), dump.stdout);
+    // --json and --transcript - write to the same streams: refused.
+    work.postscope()
+        .args(["send", "--from", FROM, "--to", TO, "--dump-mail", "--json"])
+        .run()
+        .expect_status(1)
+        .stderr_contains("cannot be combined");
+}
+
+#[test]
 fn eml_from_a_pipe_is_sent_whole() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
