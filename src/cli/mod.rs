@@ -138,9 +138,14 @@ pub struct SendArgs {
     #[arg(long, value_name = "VAR", help_heading = "Login", group = "secret")]
     pub token_env: Option<String>,
 
-    /// The sender: ADDR or "Name <ADDR>". Also the envelope's MAIL FROM.
+    /// The sender: ADDR or "Name <ADDR>". Also the envelope's MAIL FROM,
+    /// unless --envelope-from is given.
     #[arg(long, value_name = "ADDR", help_heading = "Message")]
     pub from: String,
+    /// The envelope sender only (MAIL FROM, where bounces go), apart from
+    /// the From header: ADDR, or '<>' for the null sender.
+    #[arg(long, value_name = "ADDR|<>", help_heading = "Message")]
+    pub envelope_from: Option<String>,
     /// A recipient (repeat, or separate with commas).
     #[arg(long, value_name = "ADDR", help_heading = "Message")]
     pub to: Vec<String>,

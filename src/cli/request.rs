@@ -159,6 +159,7 @@ impl SendArgs {
             body: String::new(),
             headers: self.header.clone(),
             attachments: self.attach.clone(),
+            envelope_from: self.envelope_from.clone().unwrap_or_default(),
         };
         Ok(match &self.eml {
             Some(path) => {

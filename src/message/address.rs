@@ -21,10 +21,13 @@ pub enum Field {
     Bcc,
     /// The `Reply-To` field.
     ReplyTo,
+    /// The envelope sender (MAIL FROM), when it differs from From.
+    EnvelopeFrom,
 }
 
 impl fmt::Display for Field {
-    /// Writes the header name: `From`, `To`, `Cc`, `Bcc` or `Reply-To`.
+    /// Writes the header name: `From`, `To`, `Cc`, `Bcc` or `Reply-To`
+    /// (and "Envelope sender" for MAIL FROM).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Field::From => "From",
@@ -32,6 +35,7 @@ impl fmt::Display for Field {
             Field::Cc => "Cc",
             Field::Bcc => "Bcc",
             Field::ReplyTo => "Reply-To",
+            Field::EnvelopeFrom => "Envelope sender",
         })
     }
 }

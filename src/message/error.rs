@@ -33,6 +33,16 @@ pub enum BuildError {
     #[error("no recipients: give at least one of To, Cc or Bcc")]
     MissingRecipient,
 
+    /// The envelope sender is more than one address.
+    #[error(
+        "the envelope sender must be one address (or <> for the null sender), but \"{input}\" holds {count}"
+    )]
+    TooManyEnvelopeFrom {
+        /// As given.
+        input: String,
+        /// How many it holds.
+        count: usize,
+    },
     /// The From field holds more than one mailbox.
     #[error("From must be a single mailbox, but \"{input}\" holds {count}")]
     TooManyFrom {

@@ -62,6 +62,10 @@ pub struct Draft {
     pub bcc: Vec<String>,
     /// Reply-To mailboxes; each entry may itself be a comma-separated list.
     pub reply_to: Vec<String>,
+    /// The envelope sender (MAIL FROM, where bounces go) when it is not
+    /// From's address: one address, or `<>` for the null sender. Empty:
+    /// From's address.
+    pub envelope_from: String,
     /// The subject; may be non-ASCII (lettre RFC 2047-encodes it). Line breaks
     /// are unfolded into spaces; empty means no Subject header.
     pub subject: String,
@@ -121,6 +125,7 @@ pub fn build(draft: &Draft) -> Result<BuiltMessage, BuildError> {
 pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     let Addresses {
         from,
+        reverse_path,
         to,
         cc,
         reply_to,
@@ -134,7 +139,7 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
         .collect::<Result<_, _>>()?;
 
     let envelope = Envelope {
-        from: from.email.to_string(),
+        from: reverse_path,
         recipients: rcpt.iter().map(ToString::to_string).collect(),
         size: None,
         eight_bit: false,
@@ -203,7 +208,7 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
 pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
     let addresses = parse_addresses(draft)?;
     Ok(Envelope {
-        from: addresses.from.email.to_string(),
+        from: addresses.reverse_path.clone(),
         recipients: addresses
             .recipients
             .iter()
@@ -218,6 +223,8 @@ pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
 /// lives only there: it never reaches a header).
 struct Addresses {
     from: Mailbox,
+    /// MAIL FROM: From's address, the envelope sender given, or empty.
+    reverse_path: String,
     to: Vec<Mailbox>,
     cc: Vec<Mailbox>,
     reply_to: Vec<Mailbox>,
@@ -244,8 +251,10 @@ fn parse_addresses(draft: &Draft) -> Result<Addresses, BuildError> {
             recipients.push(mbox.email.clone());
         }
     }
+    let reverse_path = reverse_path(&draft.envelope_from, &from)?;
     Ok(Addresses {
         from,
+        reverse_path,
         to,
         cc,
         reply_to,
@@ -261,6 +270,26 @@ fn single_from(input: &str) -> Result<Mailbox, BuildError> {
         1 => Ok(mailboxes.remove(0)),
         count => Err(BuildError::TooManyFrom {
             input: input.trim().to_owned(),
+            count,
+        }),
+    }
+}
+
+/// The reverse-path: From's address unless an envelope sender is given;
+/// `<>` is the null sender (bounces, RFC 5321 §4.5.5).
+fn reverse_path(given: &str, from: &Mailbox) -> Result<String, BuildError> {
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok(from.email.to_string());
+    }
+    if given == "<>" {
+        return Ok(String::new());
+    }
+    let mut mailboxes = parse_mailboxes(Field::EnvelopeFrom, given)?;
+    match mailboxes.len() {
+        1 => Ok(mailboxes.remove(0).email.to_string()),
+        count => Err(BuildError::TooManyEnvelopeFrom {
+            input: given.to_owned(),
             count,
         }),
     }

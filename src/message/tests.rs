@@ -165,6 +165,7 @@ fn builds_multipart_with_attachments() {
         body: "Hello,\r\nplease see attached.\n\nÀ bientôt\n".into(),
         headers: vec!["X-Campaign: spring".into()],
         attachments: vec![bin_path.clone(), pdf_path.clone()],
+        envelope_from: String::new(),
     };
     let built = build(&d).unwrap();
     let bytes = &built.bytes;
@@ -557,4 +558,41 @@ fn body_lines_over_998_are_never_sent_as_they_are() {
         let back = msg.body_text(0).unwrap().replace("\r\n", "\n");
         assert_eq!(back.trim_end(), body.trim_end());
     }
+}
+
+#[test]
+fn the_envelope_sender_can_differ_from_from_or_be_null() {
+    let bounce = Draft {
+        envelope_from: "bounces+42@lists.example.org".into(),
+        ..draft()
+    };
+    let built = build(&bounce).unwrap();
+    assert_eq!(built.envelope.from, "bounces+42@lists.example.org");
+    let text = String::from_utf8_lossy(&built.bytes);
+    assert!(
+        text.starts_with("From: \"Ada Lovelace\" <ada@example.org>\r\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("bounces+42"),
+        "the envelope sender is no header"
+    );
+
+    let null = Draft {
+        envelope_from: " <> ".into(),
+        ..draft()
+    };
+    assert_eq!(build(&null).unwrap().envelope.from, "");
+    assert_eq!(envelope(&null).unwrap().from, "", "--eml too");
+
+    let (_, _, text) = invalid(Field::EnvelopeFrom, "not an address");
+    assert!(text.contains("Envelope sender"), "{text}");
+    let two = Draft {
+        envelope_from: "a@example.org, b@example.org".into(),
+        ..draft()
+    };
+    assert!(matches!(
+        build(&two),
+        Err(BuildError::TooManyEnvelopeFrom { count: 2, .. })
+    ));
 }

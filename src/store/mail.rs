@@ -75,6 +75,10 @@ pub struct Composed {
     pub bcc: String,
     /// Reply-To.
     pub reply_to: String,
+    /// The envelope sender (MAIL FROM) when it is not From's address; `<>`
+    /// for the null sender.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub envelope_from: String,
     /// Subject.
     pub subject: String,
     /// The body text.
@@ -109,7 +113,7 @@ impl Composed {
 
     /// True when Cc, Bcc or Reply-To has something in it.
     pub fn has_more_fields(&self) -> bool {
-        [&self.cc, &self.bcc, &self.reply_to]
+        [&self.cc, &self.bcc, &self.reply_to, &self.envelope_from]
             .iter()
             .any(|s| !s.trim().is_empty())
     }
@@ -126,6 +130,7 @@ impl Composed {
             body: self.body.clone(),
             headers: Vec::new(),
             attachments: self.attachments.iter().map(|a| a.path.clone()).collect(),
+            envelope_from: self.envelope_from.clone(),
         }
     }
 
@@ -162,7 +167,22 @@ impl Composed {
                 Err(e) => out.push((field, e.to_string())),
             }
         }
-        if recipients == 0 && !out.iter().any(|(f, _)| *f != Field::From) {
+        let envelope_from = self.envelope_from.trim();
+        if !envelope_from.is_empty() && envelope_from != "<>" {
+            match message::parse_mailboxes(Field::EnvelopeFrom, envelope_from) {
+                Ok(v) if v.len() == 1 => {}
+                Ok(_) => out.push((
+                    Field::EnvelopeFrom,
+                    "the envelope sender must be one address, or <> for none".into(),
+                )),
+                Err(e) => out.push((Field::EnvelopeFrom, e.to_string())),
+            }
+        }
+        if recipients == 0
+            && !out
+                .iter()
+                .any(|(f, _)| *f != Field::From && *f != Field::EnvelopeFrom)
+        {
             out.push((
                 Field::To,
                 "no recipients: give at least one of To, Cc or Bcc".into(),
@@ -385,6 +405,15 @@ mod tests {
         let mut s = example();
         s.from = "a@example.org, b@example.org".into();
         assert_eq!(s.problems()[0].0, Field::From);
+
+        // The envelope sender: one address or <>.
+        let mut s = example();
+        s.envelope_from = "<>".into();
+        assert!(s.problems().is_empty());
+        assert_eq!(s.draft().envelope_from, "<>");
+        s.envelope_from = "not an address".into();
+        assert_eq!(s.problems()[0].0, Field::EnvelopeFrom);
+        assert!(s.has_more_fields(), "the row opens to show it");
     }
 
     #[test]

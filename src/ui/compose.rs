@@ -117,13 +117,20 @@ impl Form<'_> {
                         &mut self.message.reply_to,
                         "where replies should go",
                     );
+                    row(
+                        ui,
+                        "Envelope sender",
+                        Some(Field::EnvelopeFrom),
+                        &mut self.message.envelope_from,
+                        "where bounces go (MAIL FROM): empty for From's address, <> for none",
+                    );
                 }
                 row(ui, "Subject", None, &mut self.message.subject, "");
             });
         if !show_more
             && ui
                 .small_button("Cc, Bcc, Reply-To…")
-                .on_hover_text("Show the Cc, Bcc and Reply-To fields")
+                .on_hover_text("Show the Cc, Bcc, Reply-To and envelope sender fields")
                 .clicked()
         {
             *self.more = true;

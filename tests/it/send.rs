@@ -738,6 +738,34 @@ fn dump_mail_shows_exactly_what_is_sent_and_connects_to_nothing() {
 }
 
 #[test]
+fn the_envelope_sender_apart_from_the_from_header_and_the_null_sender() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    for envelope_from in ["bounces@example.org", "<>"] {
+        work.postscope()
+            .args(["send", "--server", &server.addr(), "--timeout", "20"])
+            .args(["--tls", "none", "--from", FROM, "--to", TO, "--body", "b"])
+            .args(["--envelope-from", envelope_from])
+            .run()
+            .expect_status(0);
+    }
+    let m = server.wait_for_messages(2, WAIT);
+    assert_eq!(m[0].mail_from, "bounces@example.org");
+    assert!(
+        m[1].mail_from.is_empty() || m[1].mail_from == "<>",
+        "the null sender: {:?}",
+        m[1].mail_from
+    );
+    for message in &m {
+        let parsed = crate::common::parse_message(&message.raw);
+        assert_eq!(
+            parsed.from().unwrap().first().unwrap().address(),
+            Some(FROM)
+        );
+    }
+}
+
+#[test]
 fn eml_from_a_pipe_is_sent_whole() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
