@@ -4,26 +4,21 @@ use lettre::message::header::{HeaderName, HeaderValue};
 
 use super::BuildError;
 
-/// Headers Postscope writes itself (or, for Bcc, never writes), with the
-/// reason given when someone tries to add one as an extra header.
+/// Headers an extra header may not be, with the reason given: Bcc (never
+/// written into a message) and the MIME structure's own. Any other header
+/// Postscope writes (From, To, Cc, Reply-To, Subject, Date, Message-ID,
+/// User-Agent) may be given: the extra one replaces it, for tests of what
+/// servers do with such messages (swaks's `--h-From`).
 const RESERVED: &[(&str, &str)] = &[
-    ("From", "set the sender with the From field"),
-    ("To", "set recipients with the To field"),
-    ("Cc", "set recipients with the Cc field"),
     (
         "Bcc",
         "Bcc recipients go only into the envelope, never into a header; use the Bcc field",
     ),
-    ("Reply-To", "use the Reply-To field"),
-    ("Subject", "use the subject field"),
-    ("Date", "Postscope sets this header itself"),
-    ("Message-ID", "Postscope sets this header itself"),
-    ("User-Agent", "Postscope sets this header itself"),
-    ("MIME-Version", "Postscope sets this header itself"),
-    ("Content-Type", "Postscope sets this header itself"),
+    ("MIME-Version", "Postscope writes the MIME structure itself"),
+    ("Content-Type", "Postscope writes the MIME structure itself"),
     (
         "Content-Transfer-Encoding",
-        "Postscope sets this header itself",
+        "Postscope writes the MIME structure itself",
     ),
 ];
 
@@ -38,7 +33,8 @@ const MAX_NAME_LEN: usize = 76;
 /// Rejects: no colon, an empty or malformed name (RFC 5322 `ftext`: printable
 /// ASCII except `:`, no spaces), CR, LF or other control characters in the
 /// value, the headers in [`RESERVED`], and a name given twice (lettre keeps
-/// only one header of each name, so the first would silently vanish).
+/// only one header of each name, so the first would silently vanish). A
+/// header Postscope would write itself is replaced by the one given.
 pub(super) fn parse_extra_headers(raw: &[String]) -> Result<Vec<HeaderValue>, BuildError> {
     let mut seen: Vec<String> = Vec::with_capacity(raw.len());
     let mut out = Vec::with_capacity(raw.len());
@@ -110,4 +106,45 @@ pub(super) fn parse_extra_headers(raw: &[String]) -> Result<Vec<HeaderValue>, Bu
         ));
     }
     Ok(out)
+}
+
+/// The value of an extra header of that name, as given (trimmed).
+pub(super) fn given(raw: &[String], name: &str) -> Option<String> {
+    raw.iter().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name)
+            .then(|| v.trim_matches([' ', '\t']).to_owned())
+    })
+}
+
+/// Replaces a header, folded lines and all, in a rendered message's header
+/// section (the value was checked: no CR or LF).
+pub(super) fn replace_rendered(rendered: Vec<u8>, name: &str, value: &str) -> Vec<u8> {
+    let end = rendered
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(rendered.len(), |i| i + 2);
+    let (head, body) = rendered.split_at(end);
+    let head = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(head.len() + value.len());
+    let mut skipping = false;
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    let mut done = false;
+    for line in head.split_inclusive("\r\n") {
+        let continuation = line.starts_with([' ', '\t']);
+        if skipping && continuation {
+            continue;
+        }
+        skipping = false;
+        if !done && line.to_ascii_lowercase().starts_with(&prefix) {
+            out.push_str(&format!("{name}: {value}\r\n"));
+            skipping = true;
+            done = true;
+            continue;
+        }
+        out.push_str(line);
+    }
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
 }

@@ -199,7 +199,13 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
         builder.multipart(parts)
     }
     .map_err(|e| BuildError::Build(e.to_string()))?;
-    StreamedMessage::new(envelope, message.formatted(), infos, &placeholders)
+    let mut rendered = message.formatted();
+    // lettre writes its own Date when it cannot read the one given (a
+    // malformed Date is a test case too): the given one goes back in.
+    if let Some(date) = headers::given(&draft.headers, "Date") {
+        rendered = headers::replace_rendered(rendered, "Date", &date);
+    }
+    StreamedMessage::new(envelope, rendered, infos, &placeholders)
 }
 
 /// The envelope of a draft alone, for a message that is already written

@@ -348,8 +348,8 @@ fn invalid_headers_are_rejected() {
         (": value", "empty"),
         ("X-Tëst: x", "header name"),
         ("bcc: someone@example.org", "envelope"),
-        ("Message-ID: <x@y>", "itself"),
-        ("content-type: text/html", "itself"),
+        ("content-type: text/html", "MIME structure"),
+        ("MIME-Version: 2.0", "MIME structure"),
         ("X-Bell: \u{7}", "control"),
     ] {
         let mut d = draft();
@@ -595,4 +595,45 @@ fn the_envelope_sender_can_differ_from_from_or_be_null() {
         build(&two),
         Err(BuildError::TooManyEnvelopeFrom { count: 2, .. })
     ));
+}
+
+#[test]
+fn an_extra_header_replaces_the_one_postscope_would_write() {
+    let d = Draft {
+        headers: vec![
+            "From: \"Spoofed\" <ceo@bank.example>".into(),
+            "Subject: replaced".into(),
+            "Date: Mon, 1 Jan 2001 00:00:00 +0000".into(),
+            "Message-ID: <fixed@test.example>".into(),
+            "To: undisclosed-recipients:;".into(),
+        ],
+        ..draft()
+    };
+    let built = build(&d).unwrap();
+    let text = String::from_utf8_lossy(&built.bytes).into_owned();
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let count = |name: &str| {
+        head.split("\r\n")
+            .filter(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .count()
+    };
+    for name in ["From", "Subject", "Date", "Message-ID", "To"] {
+        assert_eq!(count(name), 1, "one {name} header:\n{head}");
+    }
+    assert!(
+        head.contains("From: \"Spoofed\" <ceo@bank.example>"),
+        "{head}"
+    );
+    assert!(head.contains("Message-ID: <fixed@test.example>"), "{head}");
+    assert!(
+        head.contains("Date: Mon, 1 Jan 2001 00:00:00 +0000"),
+        "{head}"
+    );
+    assert!(head.contains("Subject: replaced"), "{head}");
+    // The envelope is still the fields': the header is only what is shown.
+    assert_eq!(built.envelope.from, "ada@example.org");
+    assert_eq!(built.envelope.recipients, ["bob@example.net"]);
 }

@@ -766,6 +766,35 @@ fn the_envelope_sender_apart_from_the_from_header_and_the_null_sender() {
 }
 
 #[test]
+fn a_header_override_changes_what_is_shown_not_the_envelope() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    work.postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "20"])
+        .args(["--tls", "none", "--from", FROM, "--to", TO, "--body", "b"])
+        .args(["--header", "From: Chief Executive <ceo@bank.example>"])
+        .args(["--header", "Date: not a date at all"])
+        .run()
+        .expect_status(0);
+    let m = &server.wait_for_messages(1, WAIT)[0];
+    assert_eq!(m.mail_from, FROM, "the envelope is --from's");
+    let raw = String::from_utf8_lossy(&m.raw);
+    assert!(
+        raw.contains("\r\nFrom: Chief Executive <ceo@bank.example>\r\n")
+            || raw.starts_with("From: Chief Executive <ceo@bank.example>\r\n"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("\r\nDate: not a date at all\r\n"),
+        "a broken Date is a test case too: {raw}"
+    );
+    assert_eq!(
+        raw.matches("\r\nDate:").count() + usize::from(raw.starts_with("Date:")),
+        1
+    );
+}
+
+#[test]
 fn eml_from_a_pipe_is_sent_whole() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
