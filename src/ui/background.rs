@@ -140,11 +140,12 @@ impl App {
                 self.status = Status::Failed(format!("The account was not deleted: {e}"));
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),
-            Background::BuiltForConsole(Ok(message)) => {
-                self.console.message = message;
+            Background::Built(worker::Built::Raw, result) => self.raw_view = Some(result),
+            Background::Built(worker::Built::Console, Ok(message)) => {
+                self.console.message = message.text;
                 self.status = Status::Idle("The Compose message is ready to send with DATA".into());
             }
-            Background::BuiltForConsole(Err(e)) => self.status = Status::Failed(e),
+            Background::Built(worker::Built::Console, Err(e)) => self.status = Status::Failed(e),
             Background::TranscriptLoaded(Ok((path, header, events))) => {
                 let count = events.len();
                 self.transcript

@@ -83,6 +83,50 @@ impl App {
         intent
     }
 
+    /// The Raw view: envelope, then the message as DATA would carry it.
+    fn raw_window(&self, ctx: &egui::Context) -> Option<Intent> {
+        let raw = self.raw_view.as_ref()?;
+        let mut open = true;
+        egui::Window::new("Raw message")
+            .open(&mut open)
+            .default_size([760.0, 520.0])
+            .show(ctx, |ui| match raw {
+                Ok(m) => {
+                    let envelope = std::iter::once(format!("MAIL FROM:<{}>", m.from))
+                        .chain(m.recipients.iter().map(|r| format!("RCPT TO:<{r}>")))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    ui.label(RichText::new("Envelope (not part of the message)").weak());
+                    ui.label(RichText::new(envelope).monospace());
+                    ui.separator();
+                    ui.horizontal(|ui| {
+                        ui.label(
+                            RichText::new(format!(
+                                "The message, {} bytes, as DATA carries it before dot-stuffing",
+                                m.text.len()
+                            ))
+                            .weak(),
+                        );
+                        if ui.button("Copy").clicked() {
+                            ui.ctx().copy_text(m.text.clone());
+                        }
+                    });
+                    egui::ScrollArea::both()
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| {
+                            let text = m.text.replace("\r\n", "\n");
+                            ui.add(
+                                egui::Label::new(RichText::new(text).monospace()).selectable(true),
+                            );
+                        });
+                }
+                Err(e) => {
+                    ui.label(RichText::new(e).color(style::bad(ui)));
+                }
+            });
+        (!open).then_some(Intent::CloseRaw)
+    }
+
     fn custom_server_ui(&mut self, ui: &mut egui::Ui) {
         egui::CollapsingHeader::new("Server")
             .default_open(true)
@@ -231,6 +275,15 @@ impl eframe::App for App {
                         .clicked()
                     {
                         intents.push(Intent::NewMessage);
+                    }
+                    if ui
+                        .button("Raw…")
+                        .on_hover_text(
+                            "See the message exactly as it would be sent, and its envelope",
+                        )
+                        .clicked()
+                    {
+                        intents.push(Intent::ShowRaw);
                     }
                     egui::ComboBox::from_label("Stop after")
                         .selected_text(match self.quit_after {
@@ -388,6 +441,7 @@ impl eframe::App for App {
                 None => {}
             }
         }
+        intents.extend(self.raw_window(ui.ctx()));
         if hovering_files {
             egui::Area::new(egui::Id::unique("drop_hint"))
                 .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)

@@ -33,6 +33,10 @@ pub enum Intent {
     ChooseAccount(AccountChoice),
     /// Attach files with the native dialog.
     PickFiles,
+    /// Show the composed message as it would be sent.
+    ShowRaw,
+    /// Close the Raw view.
+    CloseRaw,
     /// Attach these files (dropped on the window).
     Attach(Vec<std::path::PathBuf>),
     /// Save the transcript panel's session to a file.
@@ -76,6 +80,11 @@ impl App {
             Intent::Cancel => self.cancel(),
             Intent::ChooseAccount(choice) => self.choose_account(choice),
             Intent::PickFiles => self.tasks.pick_files(),
+            Intent::ShowRaw => {
+                let draft = self.compose.draft();
+                self.tasks.build_message(draft, worker::Built::Raw);
+            }
+            Intent::CloseRaw => self.raw_view = None,
             Intent::Attach(paths) => {
                 self.tab = Tab::Compose;
                 self.attach_files(paths);
@@ -161,7 +170,8 @@ impl App {
             }
             console::ConsoleIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Console),
             console::ConsoleIntent::UseComposed => {
-                self.tasks.build_for_console(self.compose.draft());
+                let draft = self.compose.draft();
+                self.tasks.build_message(draft, worker::Built::Console);
             }
         }
     }

@@ -203,6 +203,8 @@ pub struct App {
     compose: Composed,
     /// The Cc, Bcc and Reply-To rows were opened for this message.
     compose_more: bool,
+    /// The Raw view: the composed message as it would be sent (or why not).
+    raw_view: Option<Result<worker::RawMessage, String>>,
     /// The transcript of the current or last session.
     transcript: TranscriptView,
     /// The status bar.
@@ -330,6 +332,7 @@ impl App {
             custom: CustomServer::default(),
             compose: compose::example(),
             compose_more: false,
+            raw_view: None,
             transcript: TranscriptView::default(),
             status: Status::Idle(String::new()),
             settings: Settings::default(),

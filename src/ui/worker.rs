@@ -41,8 +41,8 @@ pub enum Background {
     AccountDeleted(Result<(String, Box<accounts::Deleted>), String>),
     /// Writing a draft or a record failed.
     StoreFailed(String),
-    /// The Compose message, built for the console's DATA (or why not).
-    BuiltForConsole(Result<String, String>),
+    /// The Compose message, built (or why not).
+    Built(Built, Result<RawMessage, String>),
     /// A transcript file was read (or why not).
     TranscriptLoaded(
         Result<
@@ -56,6 +56,26 @@ pub enum Background {
     ),
     /// The settings file, read again (the window came back into focus).
     SettingsReloaded(Settings),
+}
+
+/// What a built message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Built {
+    /// The console's DATA box.
+    Console,
+    /// The composer's Raw view.
+    Raw,
+}
+
+/// A message as it would be sent: its envelope and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    /// MAIL FROM (empty: the null sender).
+    pub from: String,
+    /// RCPT TO, Bcc included.
+    pub recipients: Vec<String>,
+    /// The message, CRLF line ends, before dot-stuffing.
+    pub text: String,
 }
 
 /// Which form asked for a CA file.
@@ -324,27 +344,29 @@ impl Tasks {
         });
     }
 
-    /// Builds the Compose message (reading its attachments) for the
-    /// console's DATA box.
-    pub fn build_for_console(&self, draft: Draft) {
+    /// Builds the Compose message as it would be sent (reading its
+    /// attachments), for the console's DATA box or the Raw view.
+    pub fn build_message(&self, draft: Draft, purpose: Built) {
         self.spawn("postscope-build", move || {
             const LIMIT: u64 = 1024 * 1024;
-            Some(Background::BuiltForConsole(
-                match message::build_streaming(&draft) {
-                    Ok(built) => match smtp::BodySource::size(&built).unwrap_or(0) {
-                        size if size > LIMIT => Err(format!(
-                            "the Compose message is {}: too big to edit in the console \
-                             (1 MiB at most); send it from Compose instead",
-                            smtp::format_bytes(size)
-                        )),
-                        _ => built
-                            .to_bytes()
-                            .map(|b| String::from_utf8_lossy(&b).into_owned())
-                            .map_err(|e| e.to_string()),
-                    },
-                    Err(e) => Err(format!("the Compose message cannot be built: {e}")),
+            let result = match message::build_streaming(&draft) {
+                Ok(built) => match smtp::BodySource::size(&built).unwrap_or(0) {
+                    size if size > LIMIT => Err(format!(
+                        "the Compose message is {}: too big to show here (1 MiB at most)",
+                        smtp::format_bytes(size)
+                    )),
+                    _ => built
+                        .to_bytes()
+                        .map(|b| RawMessage {
+                            from: built.envelope.from.clone(),
+                            recipients: built.envelope.recipients.clone(),
+                            text: String::from_utf8_lossy(&b).into_owned(),
+                        })
+                        .map_err(|e| e.to_string()),
                 },
-            ))
+                Err(e) => Err(format!("the Compose message cannot be built: {e}")),
+            };
+            Some(Background::Built(purpose, result))
         });
     }
 

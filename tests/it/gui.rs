@@ -978,3 +978,27 @@ fn a_crash_during_a_send_leaves_the_message_in_the_outbox_as_maybe_delivered() {
     h.run();
     assert!(shows(&h, "delivery unknown"));
 }
+
+#[test]
+fn the_raw_view_shows_the_message_and_its_envelope_without_sending() {
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    });
+    h.run();
+    h.get_by_label("Raw…").click();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !shows(&h, "RCPT TO:<ada@example.org>") {
+        assert!(std::time::Instant::now() < until, "the Raw view never came");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+    assert!(shows(&h, "MAIL FROM:<you@postscope.sandbox>"));
+    assert!(shows(&h, "Subject: Hello from Postscope"));
+    assert!(shows(&h, "To: \"Ada Lovelace\" <ada@example.org>"));
+    assert!(
+        h.state().transcript().events().is_empty(),
+        "nothing was sent"
+    );
+}
