@@ -637,3 +637,36 @@ fn an_extra_header_replaces_the_one_postscope_would_write() {
     assert_eq!(built.envelope.from, "ada@example.org");
     assert_eq!(built.envelope.recipients, ["bob@example.net"]);
 }
+
+#[test]
+fn long_attachment_names_stay_within_the_line_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.txt", "Ünïcødé name with spaces ".repeat(7));
+    let long = dir.path().join(&name);
+    fs::write(&long, b"content").unwrap();
+    let plain = dir.path().join(format!("{}.txt", "a".repeat(200)));
+    fs::write(&plain, b"content").unwrap();
+    let d = Draft {
+        attachments: vec![long, plain],
+        ..draft()
+    };
+    let built = build(&d).unwrap();
+    let text = String::from_utf8_lossy(&built.bytes).into_owned();
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 998, "{} characters: {line}", line.len());
+        if line.starts_with("Content-") || line.starts_with(' ') {
+            assert!(
+                line.len() <= 78,
+                "a MIME header line of {}: {line}",
+                line.len()
+            );
+        }
+    }
+    let msg = MessageParser::default().parse(&built.bytes).unwrap();
+    let names: Vec<&str> = msg
+        .attachments()
+        .filter_map(|a| a.attachment_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{text}");
+    assert_eq!(names[0], name);
+}
