@@ -8,6 +8,7 @@
 //! [`crate::smtp::SessionError::exit_status`].
 
 mod account;
+mod lint;
 mod output;
 mod request;
 mod sandbox;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Manage saved accounts (passwords go to the OS keychain).
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Check a message against RFC 5322 and RFC 2045: each finding with its
+    /// line and rule. Exit 0 without errors, 1 with errors, 2 if unreadable.
+    Lint(lint::LintArgs),
 }
 
 /// Options shared by `send` and `probe`: where and how to connect.
@@ -293,10 +297,13 @@ pub(super) fn server(account: &Account) -> Result<Server, UsageError> {
 pub fn parse() -> Result<Cli, ExitCode> {
     Cli::try_parse().map_err(|e| {
         let _ = e.print();
-        if e.use_stderr() {
-            ExitCode::from(1)
-        } else {
+        if !e.use_stderr() {
             ExitCode::SUCCESS
+        } else if std::env::args().nth(1).as_deref() == Some("lint") {
+            // lint's own contract: 2 for a wrong command line.
+            ExitCode::from(2)
+        } else {
+            ExitCode::from(1)
         }
     })
 }
@@ -320,6 +327,7 @@ pub fn run(command: Command) -> ExitCode {
         ),
         Command::Sandbox(args) => return sandbox::run(args),
         Command::Account(command) => return account::run(command),
+        Command::Lint(args) => return lint::run(args),
     };
     let request = match request {
         Ok(r) => r,

@@ -27,6 +27,7 @@ mod error;
 mod file;
 mod fold;
 mod headers;
+pub mod lint;
 mod stream;
 #[cfg(test)]
 mod tests;

@@ -128,3 +128,69 @@ fn closed_port_exits_2() {
     assert_eq!(v["error"]["stage"], "connect", "{v}");
     run.stderr_contains("could not connect");
 }
+
+#[test]
+fn lint_finds_what_is_wrong_and_passes_what_postscope_builds() {
+    let work = Work::new();
+    let dump = work
+        .postscope()
+        .args(["send", "--from", "a@example.org", "--to", "b@example.org"])
+        .args(["--subject", "clean", "--body", "hello", "--dump-mail"])
+        .run();
+    dump.expect_status(0);
+    let clean = work
+        .postscope()
+        .args(["lint", "-"])
+        .stdin(dump.stdout.as_bytes())
+        .run();
+    clean.expect_status(0);
+    assert!(
+        clean
+            .stdout
+            .contains("standard input: 0 error(s), 0 warning(s)"),
+        "{}",
+        clean.stdout
+    );
+
+    let broken = work.file(
+        "broken.eml",
+        b"From: a@example.org\r\nBcc: hidden@example.org\r\nSubject: x\n\r\nbody\r\n",
+    );
+    let run = work.postscope().arg("lint").arg(&broken).run();
+    run.expect_status(1);
+    assert!(
+        run.stdout
+            .contains("line 3: error: the line ends in a bare LF"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("there is no Date header (RFC 5322 §3.6)"),
+        "{}",
+        run.stdout
+    );
+    let json = work
+        .postscope()
+        .arg("lint")
+        .arg(&broken)
+        .arg("--json")
+        .run();
+    json.expect_status(1);
+    let value = json.json();
+    assert_eq!(value["errors"], 2, "{value}");
+    assert!(
+        value["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "RFC 5322 §3.6.3")
+    );
+
+    let missing = work
+        .postscope()
+        .args(["lint", "/no/such/message.eml"])
+        .run();
+    missing.expect_status(2).stderr_contains("cannot read");
+    work.postscope().arg("lint").run().expect_status(2);
+}
