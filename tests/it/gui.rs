@@ -1002,3 +1002,37 @@ fn the_raw_view_shows_the_message_and_its_envelope_without_sending() {
         "nothing was sent"
     );
 }
+
+#[test]
+fn the_envelope_sender_row_sets_mail_from_apart_from_from() {
+    let mut h = harness(AppOptions {
+        start_sandbox: false,
+        dirs: None,
+    });
+    h.run();
+    h.get_by_label("Cc, Bcc, Reply-To…").click();
+    h.run();
+    set_field(&mut h, "Envelope sender", "not an address");
+    h.run();
+    let problems = h.state().compose().problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        shows(&h, &format!("⚠ {}", problems[0].1)),
+        "shown under the row"
+    );
+    set_field(&mut h, "Envelope sender", "<>");
+    h.run();
+    assert_eq!(h.state().compose().envelope_from, "<>");
+    h.get_by_label("Raw…").click();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !shows(&h, "MAIL FROM:<>") {
+        assert!(
+            std::time::Instant::now() < until,
+            "the Raw view never showed the null sender"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    // The header is still From's.
+    assert!(shows(&h, "From: You <you@postscope.sandbox>"));
+}
