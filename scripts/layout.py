@@ -25,9 +25,10 @@ def files():
                 yield os.path.join(root, n)
 
 def strip_tests(text):
-    # Everything from the first `#[cfg(test)]` on is test code.
-    i = text.find("#[cfg(test)]")
-    return text if i < 0 else text[:i]
+    # Everything from the test module (`#[cfg(test)]` then `mod tests`) on
+    # is test code; a `#[cfg(test)]` on one helper is not.
+    m = re.search(r"#\[cfg\(test\)\]\s*mod\s+\w+", text)
+    return text if m is None else text[:m.start()]
 
 def uncommented(text):
     return re.sub(r"//[^\n]*", "", text)

@@ -1,4 +1,7 @@
 use super::*;
+use crate::smtp::tls::TlsOptions;
+use crate::smtp::{Target, TlsMode};
+use std::sync::Arc;
 
 fn transcript(c: &mut Console) -> Vec<String> {
     let mut out = Vec::new();
