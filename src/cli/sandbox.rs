@@ -210,9 +210,26 @@ fn message_line(m: &Captured) -> String {
             .collect();
         line.push_str(&format!("  attachments: {}", names.join(", ")));
     }
+    line.push_str("  lint: ");
+    line.push_str(&crate::message::lint::tally(&m.findings));
+    for f in m.findings.iter().take(SHOWN_FINDINGS) {
+        line.push_str(&format!("\n    {f}"));
+    }
+    if m.findings.len() > SHOWN_FINDINGS {
+        line.push_str(&format!(
+            "\n    … and {} more (postscope lint on the saved message shows all)",
+            m.findings.len() - SHOWN_FINDINGS
+        ));
+    }
     // Everything above came from the client: no terminal escapes get through.
-    crate::smtp::transcript::escape_controls(&line).into_owned()
+    line.split('\n')
+        .map(|l| crate::smtp::transcript::escape_controls(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
+
+/// How many lint findings are printed under a message's line.
+const SHOWN_FINDINGS: usize = 10;
 
 fn start_failure(e: &SandboxError) -> ExitCode {
     let hint = match e {
@@ -258,12 +275,25 @@ mod tests {
                 }],
                 ..Summary::default()
             },
+            findings: Vec::new(),
         };
         assert_eq!(
             message_line(&m),
             "01:01:01 UTC  #7  a@example.org -> b@example.org, c@example.org  \"héllo\"  \
-             1.5 kB  (TLS, user sandbox)  attachments: x.pdf"
+             1.5 kB  (TLS, user sandbox)  attachments: x.pdf  lint: clean"
         );
+        let broken = Captured {
+            raw: b"Subject: x\r\n\r\nbody\x1b[31m\n".to_vec(),
+            findings: crate::message::lint::lint(b"X-Evil: \x1b[31m\r\n\r\nbody\n"),
+            ..m
+        };
+        let text = message_line(&broken);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("lint: 3 errors, 1 warning"), "{text}");
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[4].contains("line 3: error: the line ends in a bare LF"));
+        assert!(lines[1].starts_with("    "), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mail_parser::{Address, MessageParser, MimeHeaders as _};
 
+use crate::message::lint::Finding;
+
 /// How many characters of the text body [`Summary::text_preview`] keeps.
 pub const PREVIEW_CHARS: usize = 500;
 
@@ -36,6 +38,8 @@ pub struct Captured {
     pub raw: Vec<u8>,
     /// The headers and parts, parsed from `raw`.
     pub summary: Summary,
+    /// What `postscope lint` finds in `raw`, in line order.
+    pub findings: Vec<Finding>,
 }
 
 /// What a message says about itself, parsed with mail-parser. A message
@@ -297,6 +301,7 @@ mod tests {
             rcpt_to: vec!["b@example.org".into()],
             raw: vec![b'x'; size],
             summary: Summary::default(),
+            findings: Vec::new(),
         }
     }
 

@@ -290,6 +290,7 @@ fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let summary = Summary::parse(&d.raw);
+    let findings = crate::message::lint::lint(&d.raw);
     shared.inbox.push(Captured {
         id,
         received,
@@ -300,6 +301,7 @@ fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String
         rcpt_to: d.rcpt_to,
         raw: d.raw,
         summary,
+        findings,
     });
     Ok(id)
 }

@@ -1,10 +1,11 @@
 //! The sandbox inbox: what the local sandbox server received, newest first,
-//! with the raw message of the selected one.
+//! with the lint findings and the raw message of the selected one.
 
 use std::sync::Arc;
 
 use egui::RichText;
 
+use super::findings;
 use crate::sandbox::Captured;
 use crate::smtp::format_bytes;
 
@@ -53,11 +54,11 @@ impl InboxView {
             .auto_shrink([false, true])
             .show(ui, |ui| {
                 egui::Grid::new("inbox_grid")
-                    .num_columns(5)
+                    .num_columns(6)
                     .striped(true)
                     .spacing([12.0, 4.0])
                     .show(ui, |ui| {
-                        for h in ["From", "To", "Subject", "Size", "Attachments"] {
+                        for h in ["From", "To", "Subject", "Size", "Attachments", "Lint"] {
                             ui.label(RichText::new(h).strong());
                         }
                         ui.end_row();
@@ -92,6 +93,7 @@ impl InboxView {
                             } else {
                                 names.join(", ")
                             });
+                            findings::summary_label(ui, &m.findings);
                             ui.end_row();
                         }
                     });
@@ -123,6 +125,7 @@ impl InboxView {
                 format_bytes(a.size)
             ));
         }
+        findings::show(ui, "inbox_findings", &m.findings, 120.0);
         if self.raw.as_ref().is_none_or(|(id, _)| *id != m.id) {
             let shown = &m.raw[..m.raw.len().min(RAW_SHOWN)];
             let mut text = String::from_utf8_lossy(shown).into_owned();

@@ -11,6 +11,7 @@ pub(crate) mod accounts;
 pub(crate) mod compose;
 pub(crate) mod console;
 pub(crate) mod diagram;
+pub(crate) mod findings;
 pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod probe;

@@ -256,6 +256,8 @@ fn first_run_sends_to_the_sandbox_and_shows_it_in_the_inbox() {
     h.get_by_label("Hello from Postscope").click();
     h.run();
     assert!(shows(&h, "Envelope: MAIL FROM <you@postscope.sandbox>"));
+    // What Postscope sends lints clean, in the list and in the message's view.
+    assert!(shows(&h, "✔ lints clean"));
 }
 
 #[test]

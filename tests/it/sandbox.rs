@@ -577,6 +577,67 @@ impl Drop for Headless {
     }
 }
 
+/// Sends deliberately broken mail with Python's smtplib, which passes the
+/// bytes on as they are (it fixes only line endings and dots).
+const BROKEN_BY_SMTPLIB: &str = r#"
+import smtplib, sys
+host, port = sys.argv[1], int(sys.argv[2])
+msg = (b"From: p@example.org\r\n"
+       b"To: Jane Doe q@example.org\r\n"
+       b"Bcc: hidden@example.org\r\n"
+       b"Subject: =?utf-8?B?not*base64!?=\r\n"
+       b"Content-Type: multipart/mixed; boundary=\"zz\"\r\n"
+       b"\r\n"
+       b"--zz\r\n"
+       b"Content-Transfer-Encoding: base64\r\n"
+       b"\r\n"
+       b"not*base64\r\n"
+       b"--zz\r\n"
+       b"\r\n"
+       b"the last part, never closed\r\n")
+with smtplib.SMTP(host, port, timeout=20) as s:
+    s.sendmail("p@example.org", ["q@example.org"], msg)
+print("OK")
+"#;
+
+#[test]
+fn the_headless_sandbox_lints_what_an_independent_client_sends() {
+    let work = Work::new();
+    let mut server = Headless::start(&work, &work.path().join("saved"));
+    let first = server.line_with("listening on ");
+    let addr: SocketAddr = first.rsplit(' ').next().unwrap().parse().unwrap();
+    let output = Command::new(python())
+        .arg("-c")
+        .arg(BROKEN_BY_SMTPLIB)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = server.line_with("#1 ");
+    assert!(line.ends_with("lint: 5 errors, 2 warnings"), "{line}");
+    // Then one line per finding, in line order, each naming its rule.
+    for expected in [
+        "error: there is no Date header (RFC 5322 §3.6)",
+        "warning: there is no Message-ID header (RFC 5322 §3.6.4)",
+        "line 2: error: To: \"Jane Doe q@example.org\" is not an address: a name needs \
+         the address after it in <…> (RFC 5322 §3.4)",
+        "line 3: warning: a Bcc header is left in the message",
+        "line 4: error: Subject: the encoded word",
+        "line 10: error: a character that is not base64 in a base64 body (RFC 2045 §6.8)",
+        "line 13: error: the multipart is never closed: no --zz-- line (RFC 2046 §5.1.1)",
+    ] {
+        let found = server.line_with("    ");
+        assert!(found.contains(expected), "{found:?} is not {expected:?}");
+    }
+}
+
 #[test]
 fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
     let work = Work::new();

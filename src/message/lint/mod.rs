@@ -65,6 +65,19 @@ impl fmt::Display for Finding {
     }
 }
 
+/// "clean", or how many errors and warnings: "2 errors, 1 warning".
+pub fn tally(findings: &[Finding]) -> String {
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    let warnings = findings.len() - errors;
+    let n = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "clean".into(),
+        (e, 0) => n(e, "error"),
+        (0, w) => n(w, "warning"),
+        (e, w) => format!("{}, {}", n(e, "error"), n(w, "warning")),
+    }
+}
+
 /// Every finding in `message`, in line order.
 pub fn lint(message: &[u8]) -> Vec<Finding> {
     let mut out = Findings::default();
