@@ -2,7 +2,7 @@
 //! for is applied after they are drawn.
 
 use super::accounts::SecretFacts;
-use super::{App, Intent, Status, Tab, accounts, compose, history, style};
+use super::{App, Intent, Status, Tab, accounts, compose, findings, history, style};
 use crate::smtp;
 use crate::smtp::Stage;
 use crate::smtp::TlsMode;
@@ -98,6 +98,8 @@ impl App {
                         .join("\n");
                     ui.label(RichText::new("Envelope (not part of the message)").weak());
                     ui.label(RichText::new(envelope).monospace());
+                    ui.separator();
+                    findings::show(ui, "raw_findings", &m.findings, 100.0);
                     ui.separator();
                     ui.horizontal(|ui| {
                         ui.label(

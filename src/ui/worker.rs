@@ -76,6 +76,8 @@ pub struct RawMessage {
     pub recipients: Vec<String>,
     /// The message, CRLF line ends, before dot-stuffing.
     pub text: String,
+    /// What `postscope lint` finds in it (nothing, for what Postscope builds).
+    pub findings: Vec<message::lint::Finding>,
 }
 
 /// Which form asked for a CA file.
@@ -360,6 +362,7 @@ impl Tasks {
                         .map(|b| RawMessage {
                             from: built.envelope.from.clone(),
                             recipients: built.envelope.recipients.clone(),
+                            findings: message::lint::lint(&b),
                             text: String::from_utf8_lossy(&b).into_owned(),
                         })
                         .map_err(|e| e.to_string()),

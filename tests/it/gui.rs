@@ -999,6 +999,8 @@ fn the_raw_view_shows_the_message_and_its_envelope_without_sending() {
     assert!(shows(&h, "MAIL FROM:<you@postscope.sandbox>"));
     assert!(shows(&h, "Subject: Hello from Postscope"));
     assert!(shows(&h, "To: \"Ada Lovelace\" <ada@example.org>"));
+    // The linter's verdict sits above the message.
+    assert!(shows(&h, "✔ lints clean"));
     assert!(
         h.state().transcript().events().is_empty(),
         "nothing was sent"
