@@ -35,7 +35,7 @@ mod tests;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lettre::message::header::{self, ContentTransferEncoding, ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, Mailboxes, MultiPart, SinglePart};
 
 /// The SMTP envelope, the engine's own: reverse-path and forward-paths
@@ -150,8 +150,8 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     let lettre_envelope = lettre::address::Envelope::new(Some(from.email.clone()), rcpt)
         .map_err(|e| BuildError::Build(e.to_string()))?;
 
-    let mut builder =
-        lettre::Message::builder().header(header::From::from(Mailboxes::from(from.clone())));
+    let mut builder = lettre::Message::builder()
+        .raw_header(fold::address_header("From", &Mailboxes::from(from.clone())));
     if !reply_to.is_empty() {
         builder = builder.raw_header(fold::address_header("Reply-To", &reply_to.into()));
     }
@@ -194,8 +194,14 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
             );
             let content_type = ContentType::parse(&info.content_type)
                 .map_err(|e| BuildError::Build(format!("{}: {e}", info.content_type)))?;
-            parts =
-                parts.singlepart(Attachment::new(info.file_name.clone()).body(body, content_type));
+            let part = match fold::EncodedDisposition::for_name(&info.file_name) {
+                Some(disposition) => SinglePart::builder()
+                    .header(disposition)
+                    .header(content_type)
+                    .body(body),
+                None => Attachment::new(info.file_name.clone()).body(body, content_type),
+            };
+            parts = parts.singlepart(part);
         }
         builder.multipart(parts)
     }

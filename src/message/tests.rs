@@ -646,12 +646,24 @@ fn long_attachment_names_stay_within_the_line_limits() {
     fs::write(&long, b"content").unwrap();
     let plain = dir.path().join(format!("{}.txt", "a".repeat(200)));
     fs::write(&plain, b"content").unwrap();
+    // Quotes and an encoded-word look-alike: RFC 2231's percent form.
+    let odd_name = format!(
+        "\"quoted\" =?utf-8?q?x?= back\\slash {}.txt",
+        "q".repeat(60)
+    );
+    let odd = dir.path().join(&odd_name);
+    fs::write(&odd, b"content").unwrap();
     let d = Draft {
-        attachments: vec![long, plain],
+        attachments: vec![long, plain, odd],
         ..draft()
     };
     let built = build(&d).unwrap();
     let text = String::from_utf8_lossy(&built.bytes).into_owned();
+    assert!(
+        text.contains("filename*0*=utf-8''%22quoted%22%20%3D%3F"),
+        "{text}"
+    );
+    assert_eq!(lint::lint(&built.bytes), [], "{text}");
     for line in text.split("\r\n") {
         assert!(line.len() <= 998, "{} characters: {line}", line.len());
         if line.starts_with("Content-") || line.starts_with(' ') {
@@ -667,6 +679,7 @@ fn long_attachment_names_stay_within_the_line_limits() {
         .attachments()
         .filter_map(|a| a.attachment_name())
         .collect();
-    assert_eq!(names.len(), 2, "{text}");
+    assert_eq!(names.len(), 3, "{text}");
     assert_eq!(names[0], name);
+    assert_eq!(names[2], odd_name);
 }

@@ -1,6 +1,7 @@
 //! Integration tests.
 
 mod account;
+mod built;
 mod common;
 mod engine;
 mod gui;

@@ -28,6 +28,17 @@ pub(super) fn count(value: &str) -> usize {
 pub(super) fn check(field: &Field, out: &mut Findings) {
     let value = field.text();
     let name = &field.name;
+    if quoted_encoded_word(&value) {
+        out.add(
+            field.line,
+            Level::Warning,
+            "RFC 2047 §5",
+            format!(
+                "{name}: an encoded word (=?…?=) inside a quoted name: some readers decode \
+                 it and some show it as it is; write the name as encoded words, unquoted"
+            ),
+        );
+    }
     let mut bad = |why: String| {
         out.add(
             field.line,
@@ -56,6 +67,24 @@ pub(super) fn check(field: &Field, out: &mut Findings) {
             bad(format!("{shown:?} is not an address: {why}"));
         }
     }
+}
+
+/// Whether a quoted string in `value` holds `=?`.
+fn quoted_encoded_word(value: &str) -> bool {
+    let (mut quoted, mut escaped, mut last) = (false, false, ' ');
+    for c in value.chars() {
+        if escaped {
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if quoted && last == '=' && c == '?' {
+            return true;
+        }
+        last = c;
+    }
+    false
 }
 
 /// Cuts an address list at its top-level commas, dropping comments and

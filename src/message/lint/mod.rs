@@ -347,6 +347,8 @@ mod tests {
         assert!(at(8)[0].contains("two in a row"));
         assert_eq!(at(9).len(), 4, "{:?}", at(9));
         assert!(at(10).iter().any(|t| t.contains("75 is the most")));
+        let quoted = with_header("To: \"=?utf-8?q?x?=\" <x@example.org>\n\n");
+        assert_eq!(rules(&quoted), [(4, Level::Warning, "RFC 2047 §5")]);
         let many_authors = with_header("From: b@example.org\n\n");
         let many_authors = String::from_utf8(many_authors)
             .unwrap()
