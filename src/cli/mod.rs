@@ -217,6 +217,11 @@ pub struct SendArgs {
         group = "body_source"
     )]
     pub eml: Option<PathBuf>,
+    /// Refuse a ready message (--eml) in which `postscope lint` finds an
+    /// error. Without it such a message is still sent (testing broken mail
+    /// is a use), after its findings are printed as warnings.
+    #[arg(long, help_heading = "Message")]
+    pub strict: bool,
     /// Refuse a message (--eml, or read from a pipe) bigger than this, in bytes.
     #[arg(
         long,

@@ -142,6 +142,13 @@ impl SendArgs {
                     .into(),
             ));
         }
+        if self.strict && self.eml.is_none() {
+            return Err(UsageError::Invalid(
+                "--strict checks a ready message: it needs --eml (what Postscope builds \
+                 itself always lints clean)"
+                    .into(),
+            ));
+        }
         if self.password_stdin && self.eml.as_deref() == Some(std::path::Path::new("-")) {
             return Err(UsageError::Invalid(
                 "--password-stdin and --eml - both read standard input; \
@@ -220,6 +227,9 @@ impl SendArgs {
         }
         let server = server(&account)?;
         let message = self.message()?;
+        if self.eml.is_some() {
+            super::lint::check_ready(&message, self.strict)?;
+        }
         let secret = self.secret(keychain_account.as_deref())?;
         let creds = self.login(secret)?;
         let sensitive = creds

@@ -80,6 +80,28 @@ impl DotStuffer {
     }
 }
 
+/// The message as the server will read it (line ends made CRLF, before
+/// dot-stuffing), or `None` when it is over `max` bytes.
+pub fn as_sent(body: &dyn super::BodySource, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut reader = body.open()?;
+    let mut lines = DotStuffer::lines_only();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut out = Vec::new();
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        lines.encode(&chunk[..n], &mut out);
+        if out.len() > max {
+            return Ok(None);
+        }
+    }
+    lines.finish(&mut out);
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

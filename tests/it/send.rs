@@ -653,6 +653,83 @@ fn eml_is_sent_as_it_is() {
 }
 
 #[test]
+fn a_ready_message_that_breaks_the_rules_is_sent_with_warnings_or_refused_by_strict() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    // No Date, a Bcc left in, a multipart never closed.
+    let eml = b"From: x@example.org\r\nTo: y@example.org\r\nBcc: z@example.org\r\n\
+                Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\ntext\r\n";
+    let path = work.file("broken.eml", eml);
+    let run = work
+        .postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "20"])
+        .args(["--tls", "none", "--from", FROM, "--to", TO, "--eml"])
+        .arg(&path)
+        .run();
+    run.expect_status(0)
+        .stderr_contains("postscope lint finds 2 errors, 2 warnings in the message (sent anyway; --strict refuses it)")
+        .stderr_contains("error: there is no Date header (RFC 5322 §3.6)")
+        .stderr_contains("line 3: warning: a Bcc header is left in the message")
+        .stderr_contains("the multipart is never closed");
+    assert_eq!(server.wait_for_messages(1, WAIT)[0].raw, eml);
+    // --strict: refused before connecting.
+    let nowhere = crate::common::NoConnect::new();
+    work.postscope()
+        .args([
+            "send",
+            "--server",
+            &nowhere.addr(),
+            "--timeout",
+            "5",
+            "--strict",
+        ])
+        .args(["--tls", "none", "--from", FROM, "--to", TO, "--eml"])
+        .arg(&path)
+        .run()
+        .expect_status(1)
+        .stderr_contains("refused by --strict")
+        .stderr_contains("--strict: the message has 2 errors (listed above); nothing was sent");
+    nowhere.assert_untouched();
+    // A message with warnings only goes, even with --strict; a clean one says nothing.
+    let clean = work.file(
+        "clean.eml",
+        b"From: x@example.org\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\
+          Message-ID: <1@example.org>\r\nSubject: ok\r\n\r\nfine\r\n",
+    );
+    let run = work
+        .postscope()
+        .args([
+            "send",
+            "--server",
+            &server.addr(),
+            "--timeout",
+            "20",
+            "--strict",
+        ])
+        .args(["--tls", "none", "--from", FROM, "--to", TO, "--eml"])
+        .arg(&clean)
+        .run();
+    run.expect_status(0);
+    assert!(!run.stderr.contains("lint"), "{}", run.stderr);
+    // --strict without --eml is a usage error.
+    work.postscope()
+        .args([
+            "send",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--body",
+            "b",
+            "--strict",
+            "--dump-mail",
+        ])
+        .run()
+        .expect_status(1)
+        .stderr_contains("--eml");
+}
+
+#[test]
 fn five_hundred_bare_recipients_go_in_one_message_with_folded_headers() {
     // aiosmtpd refuses a line over 998 octets ("500 Line too long"), as
     // strict servers do: an unfolded To: of 500 addresses would be refused.
