@@ -222,7 +222,8 @@ pub struct SendArgs {
     /// is a use), after its findings are printed as warnings.
     #[arg(long, help_heading = "Message")]
     pub strict: bool,
-    /// Refuse a message (--eml, or read from a pipe) bigger than this, in bytes.
+    /// Refuse a message (--eml, or read from a pipe) or a --body-file bigger
+    /// than this, in bytes.
     #[arg(
         long,
         value_name = "BYTES",

@@ -53,16 +53,40 @@ fn env_secret(var: &str, what: &str) -> Result<String, UsageError> {
     }
 }
 
-fn read_text(source: &str) -> Result<String, UsageError> {
-    if source == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            UsageError::Invalid(format!("cannot read the body from standard input: {e}"))
-        })?;
-        return Ok(s);
+/// The body from a file or `-` (standard input; a pipe or FIFO works too:
+/// it is read once, now), at most `max` bytes of UTF-8.
+fn read_text(source: &str, max: u64) -> Result<String, UsageError> {
+    let name = if source == "-" {
+        "standard input".to_owned()
+    } else {
+        format!("the body file {source}")
+    };
+    let reader: Box<dyn Read> = if source == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(source)
+                .map_err(|e| UsageError::Invalid(format!("cannot read {name}: {e}")))?,
+        )
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| UsageError::Invalid(format!("cannot read {name}: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(UsageError::Invalid(format!(
+            "{name} is over the limit of {max} bytes: raise --max-input to send it, \
+             or attach it as a file"
+        )));
     }
-    std::fs::read_to_string(source)
-        .map_err(|e| UsageError::Invalid(format!("cannot read the body file {source}: {e}")))
+    String::from_utf8(bytes).map_err(|e| {
+        UsageError::Invalid(format!(
+            "{name} is not UTF-8 text (a byte that cannot be read at offset {}): \
+             convert it to UTF-8, or attach it as a file",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 impl SendArgs {
@@ -190,7 +214,7 @@ impl SendArgs {
             None => {
                 draft.body = match (&self.body, &self.body_file) {
                     (Some(text), _) => text.clone(),
-                    (None, Some(source)) => read_text(source)?,
+                    (None, Some(source)) => read_text(source, self.max_input)?,
                     (None, None) => String::new(),
                 };
                 // Attachments are read and encoded as the message is sent.

@@ -60,7 +60,12 @@ pub enum BuildError {
     },
 
     /// An attachment path exists but is a directory or another non-regular file.
-    #[error("attachment {}: not a regular file (a directory or special file)", path.display())]
+    #[error(
+        "attachment {}: not a regular file (a directory, or a pipe or device, which \
+         could be read only once or never end); save what it holds to a file and \
+         attach that",
+        path.display()
+    )]
     AttachmentNotAFile {
         /// The path as given.
         path: PathBuf,

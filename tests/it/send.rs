@@ -943,6 +943,44 @@ fn body_from_standard_input() {
 }
 
 #[test]
+fn a_body_from_a_pipe_is_bounded_and_must_be_text_and_a_piped_attachment_is_refused() {
+    let server = TestServer::start(ServerOptions::new(Mode::Plain));
+    let work = Work::new();
+    let send = |args: &[&str], stdin: &[u8]| {
+        work.postscope()
+            .args(["send", "--server", &server.addr(), "--timeout", "20"])
+            .args(["--tls", "none", "--from", FROM, "--to", TO])
+            .args(args)
+            .stdin(stdin)
+            .run()
+    };
+    // /dev/stdin is a pipe here, as `--body-file <(…)` would be: read once.
+    send(&["--body-file", "/dev/stdin"], "piped body\n".as_bytes()).expect_status(0);
+    let m = &server.wait_for_messages(1, WAIT)[0];
+    let text = parse_message(&m.raw).body_text(0).unwrap().into_owned();
+    assert_eq!(text.trim_end(), "piped body");
+    send(
+        &["--body-file", "-", "--max-input", "5"],
+        b"longer than five",
+    )
+    .expect_status(1)
+    .stderr_contains("standard input is over the limit of 5 bytes: raise --max-input");
+    send(&["--body-file", "-"], b"caf\xe9 in Latin-1")
+        .expect_status(1)
+        .stderr_contains(
+            "standard input is not UTF-8 text (a byte that cannot be read at offset 3)",
+        );
+    send(
+        &["--body", "b", "--attach", "/dev/stdin"],
+        b"attachment bytes",
+    )
+    .expect_status(1)
+    .stderr_contains("attachment /dev/stdin: not a regular file")
+    .stderr_contains("save what it holds to a file and attach that");
+    assert_eq!(server.messages().len(), 1, "only the first was sent");
+}
+
+#[test]
 fn auth_requested_but_not_offered_exits_28() {
     let server = TestServer::start(ServerOptions::new(Mode::StartTls));
     let work = Work::new();
