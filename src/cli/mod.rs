@@ -199,6 +199,23 @@ pub struct SendArgs {
         group = "body_source"
     )]
     pub body_file: Option<String>,
+    /// The body is Markdown (CommonMark): send it as the text as written
+    /// plus its HTML rendering (multipart/alternative).
+    #[arg(
+        long,
+        help_heading = "Message",
+        conflicts_with_all = ["eml", "body_html"]
+    )]
+    pub markdown: bool,
+    /// Send this ready HTML as the body, with a text part beside it: the
+    /// --body or --body-file text if given, else the HTML's own text.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        help_heading = "Message",
+        conflicts_with = "eml"
+    )]
+    pub body_html: Option<String>,
     /// Attach a file (repeatable). The content type is guessed from its name.
     #[arg(
         long,

@@ -173,6 +173,12 @@ impl SendArgs {
                     .into(),
             ));
         }
+        if self.body_html.as_deref() == Some("-") && self.body_file.as_deref() == Some("-") {
+            return Err(UsageError::Invalid(
+                "--body-file - and --body-html - both read standard input; give one as a file"
+                    .into(),
+            ));
+        }
         if self.password_stdin && self.eml.as_deref() == Some(std::path::Path::new("-")) {
             return Err(UsageError::Invalid(
                 "--password-stdin and --eml - both read standard input; \
@@ -191,6 +197,8 @@ impl SendArgs {
             headers: self.header.clone(),
             attachments: self.attach.clone(),
             envelope_from: self.envelope_from.clone().unwrap_or_default(),
+            markdown: self.markdown,
+            html: None,
         };
         Ok(match &self.eml {
             Some(path) => {
@@ -217,6 +225,9 @@ impl SendArgs {
                     (None, Some(source)) => read_text(source, self.max_input)?,
                     (None, None) => String::new(),
                 };
+                if let Some(source) = &self.body_html {
+                    draft.html = Some(read_text(source, self.max_input)?);
+                }
                 // Attachments are read and encoded as the message is sent.
                 let built = message::build_streaming(&draft)?;
                 Outgoing::Ready {

@@ -27,6 +27,7 @@ mod error;
 mod file;
 mod fold;
 mod headers;
+pub mod html;
 pub mod lint;
 mod stream;
 #[cfg(test)]
@@ -70,8 +71,14 @@ pub struct Draft {
     /// The subject; may be non-ASCII (lettre RFC 2047-encodes it). Line breaks
     /// are unfolded into spaces; empty means no Subject header.
     pub subject: String,
-    /// The plain-text body.
+    /// The plain-text body (with `html`, the text part; empty: made from
+    /// the HTML).
     pub body: String,
+    /// The body is Markdown: sent as multipart/alternative, the text as
+    /// written and its HTML rendering.
+    pub markdown: bool,
+    /// A ready HTML body, sent as multipart/alternative beside the text.
+    pub html: Option<String>,
     /// Extra raw headers, `Name: value` each (from `--header`).
     pub headers: Vec<String>,
     /// Files to attach, in order.
@@ -178,12 +185,18 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
     }
     builder = builder.envelope(lettre_envelope);
 
-    let text = SinglePart::plain(normalize_newlines(&draft.body));
+    let content = Content::of(draft);
     let placeholders: Vec<String> = (0..infos.len()).map(stream::placeholder).collect();
     let message = if infos.is_empty() {
-        builder.singlepart(text)
+        match content {
+            Content::Text(text) => builder.singlepart(text),
+            Content::Alternative(parts) => builder.multipart(parts),
+        }
     } else {
-        let mut parts = MultiPart::mixed().singlepart(text);
+        let mut parts = match content {
+            Content::Text(text) => MultiPart::mixed().singlepart(text),
+            Content::Alternative(alternative) => MultiPart::mixed().multipart(alternative),
+        };
         for (info, placeholder) in infos.iter().zip(&placeholders) {
             // Always base64: lettre would send ASCII files as 7bit without
             // converting bare LFs, corrupting both the message and the file.
@@ -213,6 +226,29 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
         rendered = headers::replace_rendered(rendered, "Date", &date);
     }
     StreamedMessage::new(envelope, rendered, infos, &placeholders)
+}
+
+/// What the reader sees: a text part, or text and HTML as alternatives.
+enum Content {
+    Text(SinglePart),
+    Alternative(MultiPart),
+}
+
+impl Content {
+    fn of(draft: &Draft) -> Content {
+        let text = normalize_newlines(&draft.body);
+        let html = match (&draft.html, draft.markdown) {
+            (Some(html), _) => normalize_newlines(html),
+            (None, true) => html::from_markdown(&text),
+            (None, false) => return Content::Text(SinglePart::plain(text)),
+        };
+        let text = if draft.html.is_some() && text.trim().is_empty() {
+            normalize_newlines(&html::to_text(&html))
+        } else {
+            text
+        };
+        Content::Alternative(MultiPart::alternative_plain_html(text, html))
+    }
 }
 
 /// The envelope of a draft alone, for a message that is already written

@@ -166,6 +166,8 @@ fn builds_multipart_with_attachments() {
         headers: vec!["X-Campaign: spring".into()],
         attachments: vec![bin_path.clone(), pdf_path.clone()],
         envelope_from: String::new(),
+        markdown: false,
+        html: None,
     };
     let built = build(&d).unwrap();
     let bytes = &built.bytes;
@@ -682,4 +684,59 @@ fn long_attachment_names_stay_within_the_line_limits() {
     assert_eq!(names.len(), 3, "{text}");
     assert_eq!(names[0], name);
     assert_eq!(names[2], odd_name);
+}
+
+#[test]
+fn markdown_is_sent_as_text_and_html_alternatives() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    fs::write(&file, b"notes").unwrap();
+    for attachments in [vec![], vec![file]] {
+        let d = Draft {
+            body: "# Hi\n\n**Grüße** to <you>\n".into(),
+            markdown: true,
+            attachments: attachments.clone(),
+            ..draft()
+        };
+        let built = build(&d).unwrap();
+        assert_eq!(lint::lint(&built.bytes), []);
+        let msg = MessageParser::default().parse(&built.bytes).unwrap();
+        let text = msg.body_text(0).unwrap().replace("\r\n", "\n");
+        assert_eq!(text.trim_end(), "# Hi\n\n**Grüße** to <you>", "as written");
+        let html = msg.body_html(0).unwrap();
+        assert!(html.contains("<h1>Hi</h1>"), "{html}");
+        assert!(
+            html.contains("<strong>Grüße</strong> to &lt;you&gt;"),
+            "{html}"
+        );
+        assert_eq!(msg.attachments().count(), attachments.len());
+        let raw = String::from_utf8_lossy(&built.bytes);
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert_eq!(raw.contains("multipart/mixed"), !attachments.is_empty());
+    }
+}
+
+#[test]
+fn ready_html_gets_a_text_part_of_its_own_words_or_the_given_one() {
+    let html = "<html><body><h1>Invoice</h1><p>Total: 5&nbsp;&euro;</p></body></html>";
+    let made = build(&Draft {
+        body: String::new(),
+        html: Some(html.into()),
+        ..draft()
+    })
+    .unwrap();
+    let msg = MessageParser::default().parse(&made.bytes).unwrap();
+    assert_eq!(
+        msg.body_text(0).unwrap().replace("\r\n", "\n"),
+        "Invoice\n\nTotal: 5 €\n"
+    );
+    assert!(msg.body_html(0).unwrap().contains("<h1>Invoice</h1>"));
+    let given = build(&Draft {
+        body: "See the HTML.".into(),
+        html: Some(html.into()),
+        ..draft()
+    })
+    .unwrap();
+    let msg = MessageParser::default().parse(&given.bytes).unwrap();
+    assert_eq!(msg.body_text(0).unwrap().trim_end(), "See the HTML.");
 }

@@ -15,6 +15,9 @@ use crate::message::lint::Finding;
 /// How many characters of the text body [`Summary::text_preview`] keeps.
 pub const PREVIEW_CHARS: usize = 500;
 
+/// How much of an HTML part [`Summary::html`] keeps.
+pub const HTML_KEPT: usize = 256 * 1024;
+
 /// One message the sandbox accepted.
 #[derive(Debug, Clone)]
 pub struct Captured {
@@ -58,6 +61,9 @@ pub struct Summary {
     pub date: Option<String>,
     /// The first [`PREVIEW_CHARS`] characters of the text body.
     pub text_preview: String,
+    /// The HTML part's source, up to [`HTML_KEPT`] bytes, when the message
+    /// has one (as written, not made from the text).
+    pub html: Option<String>,
     /// The attachments, in order.
     pub attachments: Vec<AttachmentSummary>,
 }
@@ -89,6 +95,24 @@ fn summarise(raw: &[u8]) -> Summary {
         .body_text(0)
         .map(|t| t.chars().take(PREVIEW_CHARS).collect())
         .unwrap_or_default();
+    // mail-parser makes an HTML body from a text one: only a real text/html
+    // part counts.
+    let html = msg
+        .html_body
+        .first()
+        .and_then(|&id| msg.part(id))
+        .filter(|part| {
+            part.content_type()
+                .is_some_and(|ct| ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("html")))
+        })
+        .and_then(|part| part.text_contents())
+        .map(|html| {
+            let mut end = html.len().min(HTML_KEPT);
+            while !html.is_char_boundary(end) {
+                end -= 1;
+            }
+            html[..end].to_owned()
+        });
     let attachments = msg
         .attachments()
         .map(|part| AttachmentSummary {
@@ -110,6 +134,7 @@ fn summarise(raw: &[u8]) -> Summary {
         subject: msg.subject().unwrap_or_default().to_owned(),
         date: msg.date().map(|d| d.to_rfc3339()),
         text_preview,
+        html,
         attachments,
     }
 }

@@ -83,6 +83,9 @@ pub struct Composed {
     pub subject: String,
     /// The body text.
     pub body: String,
+    /// The body is Markdown, sent with its HTML rendering.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub markdown: bool,
     /// Attached files.
     pub attachments: Vec<Attachment>,
     /// Fields written by a newer Postscope, kept as they were.
@@ -131,6 +134,8 @@ impl Composed {
             headers: Vec::new(),
             attachments: self.attachments.iter().map(|a| a.path.clone()).collect(),
             envelope_from: self.envelope_from.clone(),
+            markdown: self.markdown,
+            html: None,
         }
     }
 

@@ -140,7 +140,17 @@ impl Form<'_> {
         // Leave room below the body for the attachments and the Send row.
         let reserved = 40.0 + 26.0 * (self.message.attachments.len().min(6) as f32 + 1.0);
         let body_height = (ui.available_height() - reserved).max(120.0);
-        let body_label = ui.label("Message");
+        let body_label = ui
+            .horizontal(|ui| {
+                let label = ui.label("Message");
+                ui.checkbox(&mut self.message.markdown, "Markdown")
+                    .on_hover_text(
+                        "Write the message in Markdown (CommonMark): it is sent as the text \
+                         you wrote and its HTML rendering, and readers show the HTML",
+                    );
+                label
+            })
+            .inner;
         egui::ScrollArea::vertical()
             .id_salt("compose_body")
             .max_height(body_height)

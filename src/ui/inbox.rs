@@ -19,6 +19,8 @@ pub struct InboxView {
     selected: Option<u64>,
     /// The selected message's raw text, decoded once (id, text).
     raw: Option<(u64, String)>,
+    /// The selected message's HTML part read as text, once (id, text).
+    html_text: Option<(u64, String)>,
 }
 
 impl InboxView {
@@ -126,6 +128,9 @@ impl InboxView {
             ));
         }
         findings::show(ui, "inbox_findings", &m.findings, 120.0);
+        if let Some(html) = &m.summary.html {
+            self.both_parts(ui, m.id, &m.summary.text_preview, html);
+        }
         if self.raw.as_ref().is_none_or(|(id, _)| *id != m.id) {
             let shown = &m.raw[..m.raw.len().min(RAW_SHOWN)];
             let mut text = String::from_utf8_lossy(shown).into_owned();
@@ -151,5 +156,37 @@ impl InboxView {
                 )
                 .labelled_by(label.id);
             });
+    }
+
+    /// The text part and the HTML part (read as text) side by side.
+    fn both_parts(&mut self, ui: &mut egui::Ui, id: u64, text: &str, html: &str) {
+        if self
+            .html_text
+            .as_ref()
+            .is_none_or(|(shown, _)| *shown != id)
+        {
+            self.html_text = Some((id, crate::message::html::to_text(html)));
+        }
+        let html_text = self.html_text.as_ref().map_or("", |(_, t)| t.as_str());
+        ui.columns(2, |columns| {
+            let parts = [
+                ("Text part", text, "inbox_text_part"),
+                (
+                    "HTML part, read as text (its source is below)",
+                    html_text,
+                    "inbox_html_part",
+                ),
+            ];
+            for (column, (title, body, salt)) in columns.iter_mut().zip(parts) {
+                column.label(RichText::new(title).strong());
+                egui::ScrollArea::vertical()
+                    .id_salt(salt)
+                    .max_height(140.0)
+                    .auto_shrink([false, true])
+                    .show(column, |ui| {
+                        ui.add(egui::Label::new(body).wrap());
+                    });
+            }
+        });
     }
 }

@@ -1,6 +1,6 @@
 //! Every message Postscope builds is right, whatever the draft: generated
 //! drafts (names and subjects in many scripts, up to 500 recipients, long
-//! attachment names, long and empty body lines, emoji) are built as `send`
+//! attachment names, long and empty body lines, emoji, Markdown) are built as `send`
 //! builds them, then checked by two parsers that share no code: Postscope's
 //! own linter (no finding at all) and Python's `email` package with
 //! `policy=default` (no defect, and every name, address, subject, file name
@@ -82,6 +82,7 @@ struct Case {
     to: Vec<Option<String>>,
     subject: String,
     body: String,
+    markdown: bool,
     attachments: Vec<String>,
 }
 
@@ -110,14 +111,18 @@ fn case() -> impl Strategy<Value = Case> {
         words(8),
         prop::collection::vec(body_line, 0..8),
         prop::collection::vec(attachment, 0..3),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(from_name, to, subject, lines, attachments)| Case {
-            from_name,
-            to,
-            subject,
-            body: lines.join("\n"),
-            attachments,
-        })
+        .prop_map(
+            |(from_name, to, subject, lines, attachments, markdown)| Case {
+                from_name,
+                to,
+                subject,
+                body: lines.join("\n"),
+                markdown,
+                attachments,
+            },
+        )
 }
 
 /// What Python reads back: one JSON line per message, the defects and the
@@ -145,6 +150,7 @@ for path in sys.argv[1:]:
         # The text as written; a final line end is the transfer's, not the text's.
         "body": body.get_content().replace("\r\n", "\n").rstrip("\n") if body is not None else None,
         "files": [p.get_filename() for p in msg.iter_attachments()],
+        "html": msg.get_body(("html",)) is not None,
     }))
 "#;
 
@@ -212,6 +218,7 @@ fn every_generated_draft_builds_a_message_both_parsers_accept() {
             "body": case.body.trim_end_matches('\n'),
             // Python's get_filename strips the name's outer white space.
             "files": case.attachments.iter().map(|a| a.trim()).collect::<Vec<_>>(),
+            "html": case.markdown,
         });
         for (key, want) in expected.as_object().unwrap() {
             assert_eq!(
@@ -258,6 +265,7 @@ fn build(dir: &Path, n: usize, case: &Case) -> std::path::PathBuf {
         ],
         subject: case.subject.clone(),
         body: case.body.clone(),
+        markdown: case.markdown,
         attachments,
         ..Draft::default()
     };

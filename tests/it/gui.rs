@@ -1040,3 +1040,24 @@ fn the_envelope_sender_row_sets_mail_from_apart_from_from() {
     // The header is still From's.
     assert!(shows(&h, "From: You <you@postscope.sandbox>"));
 }
+
+#[test]
+fn the_markdown_toggle_sends_text_and_html_and_the_inbox_shows_both() {
+    let mut h = with_sandbox();
+    h.get_by_label("Markdown").click();
+    h.run();
+    assert!(h.state().compose().markdown);
+    click_and_wait(&mut h, "Send", "the send to finish");
+    assert!(
+        matches!(h.state().status(), Status::Sent(_)),
+        "{:?}",
+        h.state().status()
+    );
+    h.get_by_label_contains("Sandbox inbox (1)").click();
+    h.run();
+    h.get_by_label("Hello from Postscope").click();
+    h.run();
+    assert!(shows(&h, "Text part"));
+    assert!(shows(&h, "HTML part, read as text"));
+    assert!(shows(&h, "✔ lints clean"));
+}

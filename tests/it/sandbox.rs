@@ -800,3 +800,59 @@ fn a_message_of_many_bdat_chunks_arrives_byte_for_byte() {
     let m = &sandbox.inbox().wait_for(1, WAIT)[0];
     assert_eq!(m.raw, raw);
 }
+
+#[test]
+fn markdown_and_ready_html_arrive_as_both_parts() {
+    let sandbox = start(SandboxConfig::default());
+    let work = Work::new();
+    let addr = sandbox.local_addr().to_string();
+    let send = |args: &[&str]| {
+        work.postscope()
+            .args([
+                "send",
+                "--server",
+                &addr,
+                "--timeout",
+                "20",
+                "--tls",
+                "none",
+            ])
+            .args(["--from", "a@example.org", "--to", "b@example.org"])
+            .args(args)
+            .run()
+            .expect_status(0);
+    };
+    send(&[
+        "--subject",
+        "md",
+        "--body",
+        "# Hi\n\n*Grüße*\n",
+        "--markdown",
+    ]);
+    let html = work.file("page.html", b"<h1>Invoice</h1><p>Total: 5&nbsp;&euro;</p>");
+    send(&["--subject", "html", "--body-html", html.to_str().unwrap()]);
+    let messages = sandbox.inbox().wait_for(2, WAIT);
+    let md = &messages[0].summary;
+    assert_eq!(
+        md.text_preview.replace("\r\n", "\n").trim_end(),
+        "# Hi\n\n*Grüße*"
+    );
+    let md_html = md.html.as_deref().expect("an HTML part");
+    assert!(
+        md_html.contains("<h1>Hi</h1>") && md_html.contains("<em>Grüße</em>"),
+        "{md_html}"
+    );
+    let ready = &messages[1].summary;
+    assert_eq!(
+        ready.text_preview.replace("\r\n", "\n"),
+        "Invoice\n\nTotal: 5 €\n"
+    );
+    assert!(ready.html.as_deref().unwrap().contains("<h1>Invoice</h1>"));
+    assert!(
+        messages.iter().all(|m| m.findings.is_empty()),
+        "lints clean"
+    );
+    // A plain message has no HTML part (mail-parser's made-up one is not counted).
+    send(&["--subject", "plain", "--body", "just text"]);
+    assert_eq!(sandbox.inbox().wait_for(3, WAIT)[2].summary.html, None);
+}
