@@ -74,6 +74,17 @@ const NAME_PIECE: usize = 45;
 fn write_name(w: &mut EmailWriter<'_>, name: &str) {
     let words_fold = name.split(' ').all(|word| word.len() <= LONGEST_PLAIN_WORD);
     let plain = name.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) && !name.contains("=?");
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    if words_fold
+        && plain
+        && name
+            .split(' ')
+            .all(|w| !w.is_empty() && w.chars().all(atext))
+    {
+        // Words of atext need no quotes: `Ada Lovelace <ada@…>`.
+        let _ = w.folding().write_str(name);
+        return;
+    }
     if words_fold && plain {
         let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
         // Through the folding writer, quotes and all: it may fold before the

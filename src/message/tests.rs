@@ -572,7 +572,7 @@ fn the_envelope_sender_can_differ_from_from_or_be_null() {
     assert_eq!(built.envelope.from, "bounces+42@lists.example.org");
     let text = String::from_utf8_lossy(&built.bytes);
     assert!(
-        text.starts_with("From: \"Ada Lovelace\" <ada@example.org>\r\n"),
+        text.starts_with("From: Ada Lovelace <ada@example.org>\r\n"),
         "{text}"
     );
     assert!(
