@@ -3,7 +3,7 @@
 //! and the `--json` result.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
@@ -445,22 +445,8 @@ pub fn dump_mail(message: crate::app::Outgoing) -> ExitCode {
         let _ = writeln!(err, "RCPT TO:<{to}>");
     }
     let written = (|| -> std::io::Result<()> {
-        let mut reader = body.open()?;
         let mut stdout = std::io::stdout().lock();
-        let mut lines = crate::smtp::dot_stuff::DotStuffer::lines_only();
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut out = Vec::with_capacity(chunk.len() + 1024);
-        loop {
-            let n = reader.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            lines.encode(&chunk[..n], &mut out);
-            stdout.write_all(&out)?;
-            out.clear();
-        }
-        lines.finish(&mut out);
-        stdout.write_all(&out)?;
+        crate::smtp::dot_stuff::copy_as_sent(body.as_ref(), &mut stdout)?;
         stdout.flush()
     })();
     match written {

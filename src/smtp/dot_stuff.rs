@@ -80,26 +80,61 @@ impl DotStuffer {
     }
 }
 
-/// The message as the server will read it (line ends made CRLF, before
-/// dot-stuffing), or `None` when it is over `max` bytes.
-pub fn as_sent(body: &dyn super::BodySource, max: usize) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read as _;
+/// Writes the message as the server will read it (line ends made CRLF,
+/// before dot-stuffing) to `out`, a chunk at a time.
+pub fn copy_as_sent(
+    body: &dyn super::BodySource,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut reader = body.open()?;
     let mut lines = DotStuffer::lines_only();
     let mut chunk = vec![0u8; 64 * 1024];
-    let mut out = Vec::new();
+    let mut encoded = Vec::with_capacity(chunk.len() + 1024);
     loop {
         let n = reader.read(&mut chunk)?;
         if n == 0 {
             break;
         }
-        lines.encode(&chunk[..n], &mut out);
-        if out.len() > max {
-            return Ok(None);
+        lines.encode(&chunk[..n], &mut encoded);
+        out.write_all(&encoded)?;
+        encoded.clear();
+    }
+    lines.finish(&mut encoded);
+    out.write_all(&encoded)
+}
+
+/// The message as the server will read it, in memory, or `None` when it is
+/// over `max` bytes.
+pub fn as_sent(body: &dyn super::BodySource, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    /// A buffer that refuses to grow past its bound.
+    struct Capped {
+        bytes: Vec<u8>,
+        max: usize,
+        over: bool,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + buf.len() > self.max {
+                self.over = true;
+                return Err(std::io::Error::other("over the bound"));
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    lines.finish(&mut out);
-    Ok(Some(out))
+    let mut capped = Capped {
+        bytes: Vec::new(),
+        max,
+        over: false,
+    };
+    match copy_as_sent(body, &mut capped) {
+        Ok(()) => Ok(Some(capped.bytes)),
+        Err(_) if capped.over => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
