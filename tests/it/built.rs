@@ -7,7 +7,6 @@
 //! and the body read back as they were written).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use postscope::message::{self, Draft, lint::lint};
 use proptest::prelude::*;
@@ -15,7 +14,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 
 use crate::common::Work;
-use crate::server::python;
+use crate::server::run_python;
 
 /// Words in many scripts, with the characters that need quoting or encoding.
 const WORDS: &[&str] = &[
@@ -187,20 +186,7 @@ fn every_generated_draft_builds_a_message_both_parsers_accept() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let built = built.into_inner();
-    let output = Command::new(python())
-        .arg("-c")
-        .arg(READ_BACK)
-        .args(built.iter().map(|(p, _)| p))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = run_python(READ_BACK, built.iter().map(|(p, _)| p));
     let read: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

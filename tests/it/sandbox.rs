@@ -19,7 +19,7 @@ use postscope::smtp::{
 };
 
 use crate::common::{Work, send_args};
-use crate::server::python;
+use crate::server::run_python;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -271,24 +271,15 @@ fn python_smtplib_starttls_login_and_send() {
     let work = Work::new();
     let ca = work.file("ca.pem", sandbox.ca_pem().as_bytes());
     let addr = sandbox.local_addr();
-    let python = python();
-    let output = Command::new(&python)
-        .arg("-c")
-        .arg(SMTPLIB_SCRIPT)
-        .arg(addr.ip().to_string())
-        .arg(addr.port().to_string())
-        .arg(&ca)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.trim() == "OK",
-        "smtplib failed ({:?})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        output.status
+    let stdout = run_python(
+        SMTPLIB_SCRIPT,
+        [
+            addr.ip().to_string().into(),
+            addr.port().to_string().into(),
+            ca.into_os_string(),
+        ],
     );
+    assert_eq!(stdout.trim(), "OK");
     let messages = sandbox.inbox().wait_for(2, WAIT);
     assert_eq!(messages.len(), 2);
     let m = &messages[0];
@@ -606,19 +597,9 @@ fn the_headless_sandbox_lints_what_an_independent_client_sends() {
     let mut server = Headless::start(&work, &work.path().join("saved"));
     let first = server.line_with("listening on ");
     let addr: SocketAddr = first.rsplit(' ').next().unwrap().parse().unwrap();
-    let output = Command::new(python())
-        .arg("-c")
-        .arg(BROKEN_BY_SMTPLIB)
-        .arg(addr.ip().to_string())
-        .arg(addr.port().to_string())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_python(
+        BROKEN_BY_SMTPLIB,
+        [addr.ip().to_string(), addr.port().to_string()],
     );
     let line = server.line_with("#1 ");
     assert!(line.ends_with("lint: 5 errors, 2 warnings"), "{line}");

@@ -894,18 +894,27 @@ fn eml_from_a_pipe_is_sent_whole() {
     }
 }
 
+/// `postscope send` to `server` in clear text from FROM to TO, with `args`
+/// and `stdin`.
+fn send_in_clear(
+    work: &Work,
+    server: &TestServer,
+    args: &[&str],
+    stdin: &[u8],
+) -> crate::common::Run {
+    work.postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "20"])
+        .args(["--tls", "none", "--from", FROM, "--to", TO])
+        .args(args)
+        .stdin(stdin)
+        .run()
+}
+
 #[test]
 fn an_empty_or_oversized_eml_sends_nothing() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
-    let send = |args: &[&str], stdin: &[u8]| {
-        work.postscope()
-            .args(["send", "--server", &server.addr(), "--timeout", "20"])
-            .args(["--tls", "none", "--from", FROM, "--to", TO])
-            .args(args)
-            .stdin(stdin)
-            .run()
-    };
+    let send = |args: &[&str], stdin: &[u8]| send_in_clear(&work, &server, args, stdin);
     send(&["--eml", "-"], b"")
         .expect_status(1)
         .stderr_contains("standard input is empty");
@@ -946,14 +955,7 @@ fn body_from_standard_input() {
 fn a_body_from_a_pipe_is_bounded_and_must_be_text_and_a_piped_attachment_is_refused() {
     let server = TestServer::start(ServerOptions::new(Mode::Plain));
     let work = Work::new();
-    let send = |args: &[&str], stdin: &[u8]| {
-        work.postscope()
-            .args(["send", "--server", &server.addr(), "--timeout", "20"])
-            .args(["--tls", "none", "--from", FROM, "--to", TO])
-            .args(args)
-            .stdin(stdin)
-            .run()
-    };
+    let send = |args: &[&str], stdin: &[u8]| send_in_clear(&work, &server, args, stdin);
     // /dev/stdin is a pipe here, as `--body-file <(…)` would be: read once.
     send(&["--body-file", "/dev/stdin"], "piped body\n".as_bytes()).expect_status(0);
     let m = &server.wait_for_messages(1, WAIT)[0];

@@ -301,6 +301,31 @@ pub fn python() -> PathBuf {
     PathBuf::from("python3")
 }
 
+/// Runs a Python script with `args` and returns its standard output;
+/// panics, showing both streams, unless it exits 0.
+pub fn run_python<S: AsRef<std::ffi::OsStr>>(
+    script: &str,
+    args: impl IntoIterator<Item = S>,
+) -> String {
+    let python = python();
+    let output = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the Python script failed ({:?})\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 fn read_received(json_path: &Path) -> Received {
     let text = std::fs::read_to_string(json_path)
         .unwrap_or_else(|e| panic!("read {}: {e}", json_path.display()));
