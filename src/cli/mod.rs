@@ -254,6 +254,17 @@ pub struct SendArgs {
     /// still listed). Without it a message goes to all recipients or to none.
     #[arg(long, help_heading = "Delivery")]
     pub allow_partial: bool,
+    /// Ask for delivery status notifications (RFC 3461) for every
+    /// recipient: `never`, or any of `success`, `failure`, `delay` joined by
+    /// commas. Any --dsn-* option needs a server that offers DSN (exit 23).
+    #[arg(long, value_name = "LIST", help_heading = "Delivery", value_parser = smtp::Notify::parse)]
+    pub dsn_notify: Option<smtp::Notify>,
+    /// What a failure notice returns: the `full` message or its `hdrs`.
+    #[arg(long, value_name = "full|hdrs", help_heading = "Delivery", value_parser = smtp::Ret::parse)]
+    pub dsn_ret: Option<smtp::Ret>,
+    /// An ID (printable ASCII, up to 100 characters) that every notice quotes.
+    #[arg(long, value_name = "ID", help_heading = "Delivery", value_parser = values::envid)]
+    pub dsn_envid: Option<String>,
     /// Connect to nothing: write the message exactly as it would be sent
     /// (line ends made CRLF, before dot-stuffing) to standard output, and
     /// its envelope to standard error. No server is needed.

@@ -269,6 +269,10 @@ fn hint(remedy: Remedy) -> &'static str {
         }
         Remedy::SendWithoutLogin => "use --auth none to send without logging in",
         Remedy::AllowPartial => "use --allow-partial to deliver to the accepted recipients",
+        Remedy::SendWithoutDsn => {
+            "leave out --dsn-notify, --dsn-ret and --dsn-envid to send without asking for \
+             delivery notices"
+        }
         Remedy::TrustIssuer => {
             "pass --ca-file with that CA's PEM to trust it, \
              or --insecure to skip the check (testing only)"
@@ -440,9 +444,8 @@ pub fn dump_mail(message: crate::app::Outgoing) -> ExitCode {
         return super::usage_failure(&e);
     };
     let mut err = anstream::stderr();
-    let _ = writeln!(err, "MAIL FROM:<{}>", envelope.from);
-    for to in &envelope.recipients {
-        let _ = writeln!(err, "RCPT TO:<{to}>");
+    for command in envelope.commands() {
+        let _ = writeln!(err, "{command}");
     }
     let written = (|| -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();

@@ -199,6 +199,11 @@ impl SendArgs {
             envelope_from: self.envelope_from.clone().unwrap_or_default(),
             markdown: self.markdown,
             html: None,
+            dsn: smtp::Dsn {
+                notify: self.dsn_notify,
+                ret: self.dsn_ret,
+                envid: self.dsn_envid.clone(),
+            },
         };
         Ok(match &self.eml {
             Some(path) => {

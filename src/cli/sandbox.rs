@@ -131,7 +131,7 @@ fn banner(sandbox: &Sandbox) -> String {
         ));
     }
     line(format!(
-        "  Supports: {}; not implicit TLS, not DSN.",
+        "  Supports: {}; not implicit TLS. DSN requests are recorded; no notice is sent.",
         extensions.join(", ")
     ));
     line("  Any user name and password is accepted.".into());
@@ -210,6 +210,9 @@ fn message_line(m: &Captured) -> String {
             .collect();
         line.push_str(&format!("  attachments: {}", names.join(", ")));
     }
+    if !m.dsn.is_empty() {
+        line.push_str(&format!("  DSN: {}", m.dsn.describe(&m.rcpt_to)));
+    }
     line.push_str("  lint: ");
     line.push_str(&crate::message::lint::tally(&m.findings));
     for f in m.findings.iter().take(SHOWN_FINDINGS) {
@@ -252,7 +255,7 @@ fn start_failure(e: &SandboxError) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::{AttachmentSummary, Summary};
+    use crate::sandbox::{AttachmentSummary, DsnRequest, Summary};
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
@@ -265,6 +268,7 @@ mod tests {
             auth_user: Some("sandbox".into()),
             mail_from: "a@example.org".into(),
             rcpt_to: vec!["b@example.org".into(), "c@example.org".into()],
+            dsn: DsnRequest::default(),
             raw: vec![b'x'; 1500],
             summary: Summary {
                 subject: "héllo".into(),
@@ -294,6 +298,18 @@ mod tests {
         assert!(lines[4].contains("line 3: error: the line ends in a bare LF"));
         assert!(lines[1].starts_with("    "), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
+        let asked = Captured {
+            dsn: DsnRequest {
+                envid: Some("run-7".into()),
+                ..DsnRequest::default()
+            },
+            ..broken
+        };
+        assert!(
+            message_line(&asked).contains("  DSN: ENVID=run-7  lint: "),
+            "{}",
+            message_line(&asked)
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The values of `--tls`, `--auth` and `--quit-after` as clap sees them.
+//! The values of `--tls`, `--auth`, `--quit-after` and `--dsn-envid` as clap
+//! sees them.
 //!
 //! The engine and the store have their own types ([`TlsMode`],
 //! [`AuthSetting`], [`Stage`]) and know nothing of clap; these mirrors
@@ -131,6 +132,11 @@ pub fn auth() -> MapValueParser<EnumValueParser<AuthArg>, fn(AuthArg) -> AuthSet
 /// The parser for `--quit-after`.
 pub fn quit_after() -> MapValueParser<EnumValueParser<QuitAfterArg>, fn(QuitAfterArg) -> Stage> {
     mapped()
+}
+
+/// `--dsn-envid ID`: checked as RFC 3461 §4.4 says, kept as given.
+pub fn envid(text: &str) -> Result<String, String> {
+    crate::smtp::dsn::check_envid(text).map(|()| text.to_owned())
 }
 
 #[cfg(test)]

@@ -90,6 +90,10 @@ pub enum BuildError {
         reason: String,
     },
 
+    /// The delivery notices' envelope ID breaks RFC 3461 §4.4.
+    #[error("delivery notices: {0}")]
+    InvalidEnvid(String),
+
     /// lettre refused to build the message; its message is kept.
     #[error("could not build the message: {0}")]
     Build(String),

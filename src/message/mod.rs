@@ -39,6 +39,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, Mailboxes, MultiPart, SinglePart};
 
+use crate::smtp::Dsn;
 /// The SMTP envelope, the engine's own: reverse-path and forward-paths
 /// as bare addr-specs (To, then Cc, then Bcc, de-duplicated
 /// case-insensitively), with the size and 8-bit flag once a message is built.
@@ -83,6 +84,8 @@ pub struct Draft {
     pub headers: Vec<String>,
     /// Files to attach, in order.
     pub attachments: Vec<PathBuf>,
+    /// Delivery notices to ask for (RFC 3461); empty: none.
+    pub dsn: Dsn,
 }
 
 /// A message ready to send.
@@ -151,6 +154,7 @@ pub fn build_streaming(draft: &Draft) -> Result<StreamedMessage, BuildError> {
         recipients: rcpt.iter().map(ToString::to_string).collect(),
         size: None,
         eight_bit: false,
+        dsn: draft.dsn.clone(),
     };
     // Given explicitly: lettre would otherwise derive it from To/Cc/Bcc headers,
     // and it never sees the Bcc list.
@@ -265,6 +269,7 @@ pub fn envelope(draft: &Draft) -> Result<Envelope, BuildError> {
             .collect(),
         size: None,
         eight_bit: false,
+        dsn: draft.dsn.clone(),
     })
 }
 
@@ -282,6 +287,9 @@ struct Addresses {
 }
 
 fn parse_addresses(draft: &Draft) -> Result<Addresses, BuildError> {
+    if let Some(id) = &draft.dsn.envid {
+        crate::smtp::dsn::check_envid(id).map_err(BuildError::InvalidEnvid)?;
+    }
     let from = single_from(&draft.from)?;
     let to = parse_all(Field::To, &draft.to)?;
     let cc = parse_all(Field::Cc, &draft.cc)?;

@@ -168,6 +168,7 @@ fn builds_multipart_with_attachments() {
         envelope_from: String::new(),
         markdown: false,
         html: None,
+        dsn: Dsn::default(),
     };
     let built = build(&d).unwrap();
     let bytes = &built.bytes;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mail_parser::{Address, MessageParser, MimeHeaders as _};
 
+use super::dsn::DsnRequest;
 use crate::message::lint::Finding;
 
 /// How many characters of the text body [`Summary::text_preview`] keeps.
@@ -36,6 +37,9 @@ pub struct Captured {
     pub mail_from: String,
     /// The RCPT TO addresses, in order, without angle brackets.
     pub rcpt_to: Vec<String>,
+    /// The delivery notices asked for (RFC 3461), MAIL's and each
+    /// recipient's.
+    pub dsn: DsnRequest,
     /// The message exactly as received (after dot-unstuffing, without the
     /// final `.` line).
     pub raw: Vec<u8>,
@@ -324,6 +328,7 @@ mod tests {
             auth_user: None,
             mail_from: "a@example.org".into(),
             rcpt_to: vec!["b@example.org".into()],
+            dsn: DsnRequest::default(),
             raw: vec![b'x'; size],
             summary: Summary::default(),
             findings: Vec::new(),

@@ -28,8 +28,11 @@
 //! * `AUTH PLAIN LOGIN`, with or without TLS: any user name and password
 //!   is accepted; the user name is recorded with the message.
 //! * `CHUNKING` (RFC 3030): BDAT, including `BDAT 0 LAST`.
+//! * `DSN` (RFC 3461): `RET` and `ENVID` on MAIL, `NOTIFY` and `ORCPT`
+//!   (type `rfc822`) on RCPT are accepted and recorded with the message
+//!   ([`Captured::dsn`]); no notice is ever sent, as nothing is delivered.
 //!
-//! Not supported: DSN (`NOTIFY`, `RET`, `ENVID`, `ORCPT`), BINARYMIME,
+//! Not supported: BINARYMIME,
 //! other AUTH mechanisms, implicit TLS, relaying.
 //!
 //! Limits, so that a hostile client cannot hurt the app: a command line of
@@ -48,6 +51,7 @@
 //! (`session.rs`); commands are parsed by `smtp-proto`, messages summarised
 //! by `mail-parser`.
 
+mod dsn;
 mod inbox;
 #[cfg(test)]
 mod pair;
@@ -62,6 +66,7 @@ use std::time::Duration;
 use crate::smtp::capability::Capability;
 use crate::smtp::sasl::Mechanism;
 
+pub use dsn::{DsnRequest, RecipientDsn};
 pub use inbox::{AttachmentSummary, Captured, Inbox, PREVIEW_CHARS, Summary};
 pub use server::Sandbox;
 
@@ -163,6 +168,7 @@ pub fn advertised_extensions(max_message_size: u64, tls_active: bool) -> Vec<Cap
         mechanisms: vec![Mechanism::Plain, Mechanism::Login],
     });
     list.push(Capability::Chunking);
+    list.push(Capability::Dsn);
     list
 }
 

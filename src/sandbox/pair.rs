@@ -14,6 +14,7 @@ use rustls::{ClientConnection, ServerConnection};
 
 use super::session::{Action, Delivery, Limits, Session as Server};
 use super::tls::Certs;
+use crate::smtp::dsn::Dsn;
 use crate::smtp::error::{SessionError, Stage};
 use crate::smtp::sasl::{Credentials, Mechanism, Secret};
 use crate::smtp::tls::{ClientSetup, TlsOptions, Verification};
@@ -228,6 +229,7 @@ fn config(tls: TlsMode, auth: AuthPlan, recipients: &[&str]) -> SessionConfig {
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
             size: Some(MESSAGE.len() as u64),
             eight_bit: true,
+            dsn: Dsn::default(),
         }),
         allow_partial: false,
         timeouts: Timeouts::default(),

@@ -299,6 +299,7 @@ fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String
         auth_user: d.auth_user,
         mail_from: d.mail_from,
         rcpt_to: d.rcpt_to,
+        dsn: d.dsn,
         raw: d.raw,
         summary,
         findings,

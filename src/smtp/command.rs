@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::dsn::{Notify, Ret, xtext};
 use super::sasl::Mechanism;
 
 /// How the client names itself in EHLO/HELO (RFC 5321 §4.1.4): a domain
@@ -88,7 +89,7 @@ pub fn redact_typed(line: &str) -> String {
 }
 
 /// An ESMTP parameter of MAIL FROM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailParam {
     /// `SIZE=n`: the message's size in bytes (RFC 1870).
     Size(u64),
@@ -96,6 +97,10 @@ pub enum MailParam {
     EightBitMime,
     /// `SMTPUTF8`: addresses or headers are UTF-8 (RFC 6531).
     SmtpUtf8,
+    /// `RET=FULL|HDRS`: what a failure notice returns (RFC 3461 §4.3).
+    Ret(Ret),
+    /// `ENVID=`: an ID notices quote, in xtext (RFC 3461 §4.4).
+    EnvId(String),
 }
 
 impl fmt::Display for MailParam {
@@ -104,6 +109,26 @@ impl fmt::Display for MailParam {
             MailParam::Size(n) => write!(f, "SIZE={n}"),
             MailParam::EightBitMime => f.write_str("BODY=8BITMIME"),
             MailParam::SmtpUtf8 => f.write_str("SMTPUTF8"),
+            MailParam::Ret(ret) => write!(f, "RET={ret}"),
+            MailParam::EnvId(id) => write!(f, "ENVID={}", xtext(id)),
+        }
+    }
+}
+
+/// An ESMTP parameter of RCPT TO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcptParam {
+    /// `NOTIFY=`: when to send a notice (RFC 3461 §4.1).
+    Notify(Notify),
+    /// `ORCPT=`: the original recipient, `type;xtext` (RFC 3461 §4.2).
+    Orcpt(String),
+}
+
+impl fmt::Display for RcptParam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RcptParam::Notify(n) => write!(f, "NOTIFY={n}"),
+            RcptParam::Orcpt(o) => write!(f, "ORCPT={o}"),
         }
     }
 }
@@ -133,10 +158,12 @@ pub enum Command {
         /// ESMTP parameters such as `SIZE=1234`.
         params: Vec<MailParam>,
     },
-    /// `RCPT TO:<path>`.
+    /// `RCPT TO:<path> [params]`.
     Rcpt {
         /// The forward-path.
         to: String,
+        /// ESMTP parameters such as `NOTIFY=NEVER`.
+        params: Vec<RcptParam>,
     },
     /// `DATA`.
     Data,
@@ -191,7 +218,9 @@ impl Command {
 
     /// The wire form, without the CRLF.
     fn line(&self) -> String {
-        let params = |p: &[MailParam]| p.iter().map(|p| format!(" {p}")).collect::<String>();
+        fn params<P: fmt::Display>(p: &[P]) -> String {
+            p.iter().map(|p| format!(" {p}")).collect()
+        }
         match self {
             Command::Ehlo(id) => format!("EHLO {id}"),
             Command::Helo(id) => format!("HELO {id}"),
@@ -202,7 +231,7 @@ impl Command {
             },
             Command::AuthResponse(r) => r.clone(),
             Command::Mail { from, params: p } => format!("MAIL FROM:<{from}>{}", params(p)),
-            Command::Rcpt { to } => format!("RCPT TO:<{to}>"),
+            Command::Rcpt { to, params: p } => format!("RCPT TO:<{to}>{}", params(p)),
             Command::Data => "DATA".into(),
             Command::Bdat { size, last: false } => format!("BDAT {size}"),
             Command::Bdat { size, last: true } => format!("BDAT {size} LAST"),
@@ -255,8 +284,26 @@ mod tests {
         assert_eq!(
             wire(&Command::Rcpt {
                 to: "b@example.org".into(),
+                params: vec![],
             }),
             "RCPT TO:<b@example.org>\r\n"
+        );
+        assert_eq!(
+            wire(&Command::Mail {
+                from: String::new(),
+                params: vec![MailParam::Ret(Ret::Hdrs), MailParam::EnvId("id 1+".into())]
+            }),
+            "MAIL FROM:<> RET=HDRS ENVID=id+201+2B\r\n"
+        );
+        assert_eq!(
+            wire(&Command::Rcpt {
+                to: "b@example.org".into(),
+                params: vec![
+                    RcptParam::Notify(Notify::NEVER),
+                    RcptParam::Orcpt("rfc822;b@example.org".into())
+                ],
+            }),
+            "RCPT TO:<b@example.org> NOTIFY=NEVER ORCPT=rfc822;b@example.org\r\n"
         );
         for (c, s) in [
             (Command::Data, "DATA"),

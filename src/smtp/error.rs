@@ -279,6 +279,8 @@ pub enum Missing {
     EncryptionForLogin,
     /// An address is not ASCII and the server lacks SMTPUTF8.
     SmtpUtf8,
+    /// Delivery notices were asked for and the server lacks DSN.
+    Dsn,
     /// The message has no recipient.
     Recipients,
 }
@@ -307,6 +309,10 @@ impl fmt::Display for Missing {
                 "an address has non-ASCII characters but the server does not offer \
                  SMTPUTF8; use an ASCII address",
             ),
+            Missing::Dsn => f.write_str(
+                "delivery status notifications (NOTIFY, RET or ENVID) were asked for but the \
+                 server does not offer DSN (RFC 3461); nothing was sent",
+            ),
             Missing::Recipients => {
                 f.write_str("the message has no recipients; give at least one of To, Cc or Bcc")
             }
@@ -325,6 +331,8 @@ pub enum Remedy {
     SendWithoutLogin,
     /// Some recipients were refused: deliver to the accepted ones anyway.
     AllowPartial,
+    /// The server lacks DSN: send without asking for delivery notices.
+    SendWithoutDsn,
     /// The server's certificate comes from a CA this machine does not
     /// trust: trust that CA's certificate, or (testing only) skip the check.
     TrustIssuer,
@@ -396,6 +404,9 @@ impl SessionError {
                 what: Missing::Auth,
                 ..
             } => Some(Remedy::SendWithoutLogin),
+            SessionError::Missing {
+                what: Missing::Dsn, ..
+            } => Some(Remedy::SendWithoutDsn),
             SessionError::RecipientsRefused {
                 accepted,
                 delivered: 0,

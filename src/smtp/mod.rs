@@ -12,6 +12,7 @@ pub(crate) mod capability;
 pub(crate) mod command;
 pub(crate) mod console;
 pub(crate) mod dot_stuff;
+pub(crate) mod dsn;
 pub(crate) mod error;
 pub(crate) mod explain;
 pub(crate) mod net;
@@ -24,6 +25,7 @@ pub(crate) mod transport;
 
 pub use capability::{Capabilities, Capability};
 pub use command::{ClientId, Command};
+pub use dsn::{Dsn, Notify, Ret};
 pub use error::{Missing, Refusal, Remedy, SessionError, Stage};
 pub use net::{BodySource, CancelToken, Target};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::DataDirs;
 use super::records::{Folder, new_id};
 use crate::message::{self, Draft, Field};
-use crate::smtp::TranscriptEvent;
+use crate::smtp::{Dsn, TranscriptEvent};
 
 /// Which server a message goes through.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -86,6 +86,9 @@ pub struct Composed {
     /// The body is Markdown, sent with its HTML rendering.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub markdown: bool,
+    /// Delivery notices asked for (RFC 3461).
+    #[serde(default, skip_serializing_if = "Dsn::is_empty")]
+    pub dsn: Dsn,
     /// Attached files.
     pub attachments: Vec<Attachment>,
     /// Fields written by a newer Postscope, kept as they were.
@@ -114,11 +117,13 @@ impl Composed {
             && self.attachments.is_empty()
     }
 
-    /// True when Cc, Bcc or Reply-To has something in it.
+    /// True when Cc, Bcc, Reply-To, the envelope sender or the delivery
+    /// notices have something in them.
     pub fn has_more_fields(&self) -> bool {
         [&self.cc, &self.bcc, &self.reply_to, &self.envelope_from]
             .iter()
             .any(|s| !s.trim().is_empty())
+            || !self.dsn.is_empty()
     }
 
     /// The draft the message is built from.
@@ -136,6 +141,7 @@ impl Composed {
             envelope_from: self.envelope_from.clone(),
             markdown: self.markdown,
             html: None,
+            dsn: self.dsn.clone(),
         }
     }
 

@@ -5,7 +5,8 @@
 use egui::RichText;
 
 use crate::message::Field;
-use crate::smtp::format_bytes;
+use crate::smtp::dsn::ENVID_MAX;
+use crate::smtp::{Dsn, Notify, Ret, format_bytes};
 use crate::store::mail::Composed;
 
 /// What the form asks the App to do.
@@ -124,13 +125,20 @@ impl Form<'_> {
                         &mut self.message.envelope_from,
                         "where bounces go (MAIL FROM): empty for From's address, <> for none",
                     );
+                    let label = ui.label("Delivery notices");
+                    ui.horizontal_wrapped(|ui| dsn_row(ui, &mut self.message.dsn))
+                        .response
+                        .labelled_by(label.id);
+                    ui.end_row();
                 }
                 row(ui, "Subject", None, &mut self.message.subject, "");
             });
         if !show_more
             && ui
                 .small_button("Cc, Bcc, Reply-To…")
-                .on_hover_text("Show the Cc, Bcc, Reply-To and envelope sender fields")
+                .on_hover_text(
+                    "Show the Cc, Bcc, Reply-To and envelope sender fields, and delivery notices",
+                )
                 .clicked()
         {
             *self.more = true;
@@ -223,6 +231,91 @@ impl Form<'_> {
             }
         });
         intent
+    }
+}
+
+/// The choices of NOTIFY the form offers, with their names.
+const NOTIFY_CHOICES: [(Option<Notify>, &str); 6] = [
+    (None, "Server default"),
+    (
+        Some(Notify {
+            success: false,
+            failure: true,
+            delay: false,
+        }),
+        "On failure",
+    ),
+    (
+        Some(Notify {
+            success: false,
+            failure: true,
+            delay: true,
+        }),
+        "On failure or delay",
+    ),
+    (
+        Some(Notify {
+            success: true,
+            failure: true,
+            delay: false,
+        }),
+        "On success or failure",
+    ),
+    (
+        Some(Notify {
+            success: true,
+            failure: true,
+            delay: true,
+        }),
+        "Always (success, failure, delay)",
+    ),
+    (Some(Notify::NEVER), "Never"),
+];
+
+/// Delivery status notifications (RFC 3461): when, what comes back, and
+/// the envelope ID. The ID box keeps only what RFC 3461 allows.
+fn dsn_row(ui: &mut egui::Ui, dsn: &mut Dsn) {
+    let name = |n: Option<Notify>| match NOTIFY_CHOICES.iter().find(|c| c.0 == n) {
+        Some(c) => c.1.to_owned(),
+        None => n.map_or_else(String::new, |n| n.to_string()),
+    };
+    egui::ComboBox::from_id_salt("dsn_notify")
+        .selected_text(name(dsn.notify))
+        .show_ui(ui, |ui| {
+            for (value, text) in NOTIFY_CHOICES {
+                ui.selectable_value(&mut dsn.notify, value, text);
+            }
+        })
+        .response
+        .on_hover_text(
+            "When the receiving servers should send you a delivery status notification \
+             (RFC 3461). Anything but “Server default” needs a server that offers DSN",
+        );
+    let ret = |r: Option<Ret>| match r {
+        None => "Return: server's choice",
+        Some(Ret::Full) => "Return: whole message",
+        Some(Ret::Hdrs) => "Return: headers only",
+    };
+    egui::ComboBox::from_id_salt("dsn_ret")
+        .selected_text(ret(dsn.ret))
+        .show_ui(ui, |ui| {
+            for value in [None, Some(Ret::Full), Some(Ret::Hdrs)] {
+                ui.selectable_value(&mut dsn.ret, value, ret(value));
+            }
+        })
+        .response
+        .on_hover_text("What a failure notice carries back (RET)");
+    let mut id = dsn.envid.clone().unwrap_or_default();
+    let edit = egui::TextEdit::singleline(&mut id)
+        .hint_text("envelope ID")
+        .char_limit(ENVID_MAX)
+        .desired_width(140.0);
+    let response = ui.add(edit).on_hover_text(
+        "An ID every notice quotes (ENVID): printable ASCII without spaces, up to 100",
+    );
+    if response.changed() {
+        id.retain(|c| c.is_ascii_graphic());
+        dsn.envid = (!id.is_empty()).then_some(id);
     }
 }
 

@@ -92,10 +92,7 @@ impl App {
             .default_size([760.0, 520.0])
             .show(ctx, |ui| match raw {
                 Ok(m) => {
-                    let envelope = std::iter::once(format!("MAIL FROM:<{}>", m.from))
-                        .chain(m.recipients.iter().map(|r| format!("RCPT TO:<{r}>")))
-                        .collect::<Vec<_>>()
-                        .join("\n");
+                    let envelope = m.envelope.join("\n");
                     ui.label(RichText::new("Envelope (not part of the message)").weak());
                     ui.label(RichText::new(envelope).monospace());
                     ui.separator();

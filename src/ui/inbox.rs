@@ -119,6 +119,13 @@ impl InboxView {
             if m.tls { "over TLS" } else { "in clear text" },
             m.auth_user.as_deref().unwrap_or("none"),
         ));
+        if !m.dsn.is_empty() {
+            ui.label(format!(
+                "Delivery notices asked for (DSN): {}",
+                m.dsn.describe(&m.rcpt_to)
+            ))
+            .on_hover_text("The sandbox records them; it sends no notice, as it delivers nothing");
+        }
         for a in &m.summary.attachments {
             ui.label(format!(
                 "📎 {} ({}, {})",

@@ -32,6 +32,10 @@ pub fn remedy(remedy: Remedy) -> &'static str {
         }
         Remedy::SendWithoutLogin => "Set Login to “None” to send without logging in",
         Remedy::AllowPartial => "Remove the refused addresses, or correct them, and send again",
+        Remedy::SendWithoutDsn => {
+            "Set Delivery notices to “Server default” under “Cc, Bcc, Reply-To…” to send \
+             without asking for them"
+        }
         Remedy::TrustIssuer => {
             "Choose that CA's certificate as the account's CA file to trust it, or \
              tick “Accept invalid certificates (testing only)”"
@@ -50,6 +54,7 @@ mod tests {
             Remedy::ChooseTlsMode,
             Remedy::SendWithoutLogin,
             Remedy::AllowPartial,
+            Remedy::SendWithoutDsn,
             Remedy::TrustIssuer,
         ] {
             assert!(!remedy(r).contains("--"), "{}", remedy(r));

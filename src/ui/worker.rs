@@ -70,10 +70,9 @@ pub enum Built {
 /// A message as it would be sent: its envelope and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
-    /// MAIL FROM (empty: the null sender).
-    pub from: String,
-    /// RCPT TO, Bcc included.
-    pub recipients: Vec<String>,
+    /// MAIL FROM and each RCPT TO (Bcc included), as the commands carry
+    /// them without the server-dependent parameters.
+    pub envelope: Vec<String>,
     /// The message, CRLF line ends, before dot-stuffing.
     pub text: String,
     /// What `postscope lint` finds in it (nothing, for what Postscope builds).
@@ -360,8 +359,7 @@ impl Tasks {
                     _ => built
                         .to_bytes()
                         .map(|b| RawMessage {
-                            from: built.envelope.from.clone(),
-                            recipients: built.envelope.recipients.clone(),
+                            envelope: built.envelope.commands(),
                             findings: message::lint::lint(&b),
                             text: String::from_utf8_lossy(&b).into_owned(),
                         })

@@ -3,6 +3,7 @@
 mod account;
 mod built;
 mod common;
+mod dsn;
 mod engine;
 mod gui;
 mod hostile;

@@ -54,6 +54,7 @@ fn engine_send(
             recipients: envelope.1,
             size: Some(bytes.len() as u64),
             eight_bit: !bytes.is_ascii(),
+            dsn: Default::default(),
         }),
         allow_partial: false,
         timeouts: Timeouts::uniform(Duration::from_secs(20)),

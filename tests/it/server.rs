@@ -58,6 +58,8 @@ pub struct ServerOptions {
     /// RCPT TO for these addresses gets
     /// `550 5.1.1 <ADDR>: Recipient address rejected: User unknown`.
     pub refuse_rcpt: Vec<String>,
+    /// Advertise DSN (RFC 3461) and record its parameters ([`Received::dsn`]).
+    pub dsn: bool,
 }
 
 impl ServerOptions {
@@ -68,6 +70,7 @@ impl ServerOptions {
             host: "127.0.0.1",
             auth: None,
             refuse_rcpt: Vec::new(),
+            dsn: false,
         }
     }
 }
@@ -83,6 +86,10 @@ pub struct Received {
     /// The DATA bytes exactly as received, after dot-unstuffing and without
     /// the terminating `.` line.
     pub raw: Vec<u8>,
+    /// With [`ServerOptions::dsn`], the DSN parameters exactly as sent:
+    /// `{"mail": {"RET": .., "ENVID": ..}, "rcpt": [{"NOTIFY": .., "ORCPT":
+    /// ..}, one per accepted recipient]}`; else null.
+    pub dsn: serde_json::Value,
 }
 
 /// A running aiosmtpd server. Dropping it stops the server and removes its files.
@@ -127,6 +134,9 @@ impl TestServer {
         }
         for addr in &opts.refuse_rcpt {
             cmd.args(["--refuse-rcpt", addr]);
+        }
+        if opts.dsn {
+            cmd.arg("--dsn");
         }
         cmd.env("PYTHONUNBUFFERED", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -349,6 +359,7 @@ fn read_received(json_path: &Path) -> Received {
         mail_from,
         rcpt_tos,
         raw,
+        dsn: meta["dsn"].clone(),
     }
 }
 

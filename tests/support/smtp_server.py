@@ -16,14 +16,21 @@ over the clear connection, so tests can check that the client refuses to use
 it) and authentication is required before MAIL; only that pair succeeds.
 Without --user, AUTH is not advertised and not required.
 
+With --dsn, DSN (RFC 3461) is advertised, which aiosmtpd itself does not
+know: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT are taken off the
+command before aiosmtpd parses it and recorded exactly as they came.
+
 Every accepted message is written to --maildir as NNNN.eml (the raw
 dot-unstuffed DATA bytes) and then NNNN.json (envelope: mail_from, with the
-null reverse-path as "", rcpt_tos, size), each atomically; a reader that sees
-NNNN.json can rely on NNNN.eml being complete.
+null reverse-path as "", rcpt_tos, size, and with --dsn "dsn": {"mail":
+{"RET": .., "ENVID": ..}, "rcpt": [{"NOTIFY": .., "ORCPT": ..} per accepted
+recipient]}, only the parameters given), each atomically; a reader that
+sees NNNN.json can rely on NNNN.eml being complete.
 """
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -55,11 +62,49 @@ def _text(value):
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def take_params(arg, names):
+    """Splits the DSN parameters `names` off a MAIL or RCPT argument: returns
+    the argument without them and a dict of those found, values as sent."""
+    kept, taken = [], {}
+    for word in (arg or "").split(" "):
+        name, eq, value = word.partition("=")
+        if eq and name.upper() in names:
+            taken[name.upper()] = value
+        else:
+            kept.append(word)
+    return " ".join(kept), taken
+
+
+class DsnSMTP(SMTP):
+    """aiosmtpd's server, with RFC 3461's parameters accepted and recorded."""
+
+    # wraps: keeps the HELP syntax aiosmtpd attached to its own methods.
+    @functools.wraps(SMTP.smtp_MAIL)
+    async def smtp_MAIL(self, arg):
+        rest, taken = take_params(arg, {"RET", "ENVID"})
+        if taken.get("RET", "FULL").upper() not in ("FULL", "HDRS"):
+            await self.push("501 5.5.4 RET must be FULL or HDRS")
+            return
+        await super().smtp_MAIL(rest)
+        if self.envelope.mail_from is not None:
+            self.envelope.dsn = {"mail": taken, "rcpt": []}
+
+    @functools.wraps(SMTP.smtp_RCPT)
+    async def smtp_RCPT(self, arg):
+        rest, taken = take_params(arg, {"NOTIFY", "ORCPT"})
+        before = len(self.envelope.rcpt_tos)
+        await super().smtp_RCPT(rest)
+        dsn = getattr(self.envelope, "dsn", None)
+        if dsn is not None and len(self.envelope.rcpt_tos) > before:
+            dsn["rcpt"].append(taken)
+
+
 class Handler:
-    def __init__(self, maildir, refuse_rcpt, credentials):
+    def __init__(self, maildir, refuse_rcpt, credentials, dsn):
         self.maildir = maildir
         self.refuse_rcpt = {addr.lower() for addr in refuse_rcpt}
         self.credentials = credentials  # (bytes, bytes) or None
+        self.dsn = dsn
         self.counter = 0
 
     # 5-argument form: we get the reply lines and return the ones to send.
@@ -68,6 +113,8 @@ class Handler:
         session.host_name = hostname
         if self.credentials is None:
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
+        if self.dsn:
+            responses.insert(len(responses) - 1, "250-DSN")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -103,6 +150,9 @@ class Handler:
             "rcpt_tos": [_text(r) for r in envelope.rcpt_tos],
             "size": len(raw),
         }
+        dsn = getattr(envelope, "dsn", None)
+        if self.dsn and dsn is not None:
+            meta["dsn"] = dsn
         _write_atomic(stem + ".eml", raw)
         _write_atomic(stem + ".json", json.dumps(meta).encode("utf-8"))
 
@@ -142,6 +192,7 @@ def parse_args(argv):
     p.add_argument("--password")
     p.add_argument("--refuse-rcpt", action="append", default=[], metavar="ADDR")
     p.add_argument("--maildir")
+    p.add_argument("--dsn", action="store_true", help="advertise DSN and record its parameters")
     p.add_argument(
         "--ignore-stdin",
         action="store_true",
@@ -169,7 +220,8 @@ async def serve(args):
     if args.maildir is not None:
         os.makedirs(args.maildir, exist_ok=True)
 
-    handler = Handler(args.maildir, args.refuse_rcpt, credentials)
+    handler = Handler(args.maildir, args.refuse_rcpt, credentials, args.dsn)
+    server_class = DsnSMTP if args.dsn else SMTP
 
     kwargs = dict(
         data_size_limit=DATA_SIZE_LIMIT,
@@ -193,7 +245,7 @@ async def serve(args):
         server_ssl = tls
 
     server = await loop.create_server(
-        lambda: SMTP(handler, **kwargs), args.host, 0, ssl=server_ssl
+        lambda: server_class(handler, **kwargs), args.host, 0, ssl=server_ssl
     )
     port = server.sockets[0].getsockname()[1]
     log.info("listening on %s port %d, mode %s", args.host, port, args.mode)

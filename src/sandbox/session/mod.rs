@@ -15,6 +15,7 @@ mod auth;
 mod transaction;
 
 use super::{SERVER_NAME, advertised_extensions};
+use crate::sandbox::dsn::DsnRequest;
 use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
 use crate::smtp::sasl;
 
@@ -34,6 +35,7 @@ pub(crate) struct Limits {
 pub(crate) struct Delivery {
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
+    pub dsn: DsnRequest,
     pub raw: Vec<u8>,
     pub auth_user: Option<String>,
     pub tls: bool,
@@ -96,6 +98,8 @@ struct Transaction {
     /// The reverse-path; `None` until MAIL.
     from: Option<String>,
     rcpts: Vec<String>,
+    /// The DSN parameters of MAIL and of each accepted RCPT.
+    dsn: DsnRequest,
     data: Vec<u8>,
     /// The message went over the size limit: it is being thrown away.
     too_big: bool,

@@ -4,9 +4,13 @@
 use std::borrow::Cow;
 
 use smtp_proto::request::receiver::{BdatReceiver, DataReceiver, DummyDataReceiver};
-use smtp_proto::{MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_SMTPUTF8, MailFrom, RcptTo};
+use smtp_proto::{
+    MAIL_BODY_7BIT, MAIL_BODY_8BITMIME, MAIL_RET_FULL, MAIL_RET_HDRS, MAIL_SMTPUTF8, MailFrom,
+    RCPT_NOTIFY_DELAY, RCPT_NOTIFY_FAILURE, RCPT_NOTIFY_NEVER, RCPT_NOTIFY_SUCCESS, RcptTo,
+};
 
 use super::{Deliver, Delivery, Mode, Session, Transaction};
+use crate::sandbox::dsn::{DsnRequest, RecipientDsn};
 use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
 
 impl Session {
@@ -25,10 +29,10 @@ impl Session {
                 "Nested MAIL command",
             );
         }
-        let supported = MAIL_BODY_7BIT | MAIL_BODY_8BITMIME | MAIL_SMTPUTF8;
+        let supported =
+            MAIL_BODY_7BIT | MAIL_BODY_8BITMIME | MAIL_SMTPUTF8 | MAIL_RET_FULL | MAIL_RET_HDRS;
         if from.flags & !supported != 0
             || from.trans_id.is_some()
-            || from.env_id.is_some()
             || from.solicit.is_some()
             || from.mtrk.is_some()
             || from.by != 0
@@ -39,7 +43,7 @@ impl Session {
             return self.reply(
                 ReplyCode::UNKNOWN_PARAMETERS,
                 EnhancedCode::INVALID_ARGUMENTS,
-                "Unsupported MAIL parameter (supported: SIZE, BODY=7BIT/8BITMIME, SMTPUTF8, AUTH)",
+                "Unsupported MAIL parameter (supported: SIZE, BODY=7BIT/8BITMIME, SMTPUTF8, AUTH, RET, ENVID)",
             );
         }
         if from.size as u64 > self.limits.max_size {
@@ -60,6 +64,11 @@ impl Session {
         );
         self.tx = Transaction {
             from: Some(address),
+            dsn: DsnRequest {
+                ret: DsnRequest::ret_of_mail(from.flags),
+                envid: from.env_id.map(Cow::into_owned),
+                recipients: Vec::new(),
+            },
             ..Transaction::default()
         };
     }
@@ -72,11 +81,20 @@ impl Session {
                 "Need MAIL command first",
             );
         }
-        if to.flags != 0 || to.orcpt.is_some() || to.rrvs != 0 {
+        let notify =
+            RCPT_NOTIFY_SUCCESS | RCPT_NOTIFY_FAILURE | RCPT_NOTIFY_DELAY | RCPT_NOTIFY_NEVER;
+        if to.flags & !notify != 0 || to.rrvs != 0 {
             return self.reply(
                 ReplyCode::UNKNOWN_PARAMETERS,
                 EnhancedCode::INVALID_ARGUMENTS,
-                "Unsupported RCPT parameter (DSN is not supported)",
+                "Unsupported RCPT parameter (supported: NOTIFY, ORCPT)",
+            );
+        }
+        if to.flags & RCPT_NOTIFY_NEVER != 0 && to.flags != RCPT_NOTIFY_NEVER {
+            return self.reply(
+                ReplyCode::BAD_ARGUMENTS,
+                EnhancedCode::INVALID_ARGUMENTS,
+                "NOTIFY=NEVER cannot be combined with SUCCESS, FAILURE or DELAY (RFC 3461 §4.1)",
             );
         }
         if self.tx.rcpts.len() >= self.limits.max_recipients {
@@ -100,6 +118,11 @@ impl Session {
             &format!("Recipient <{address}> OK"),
         );
         self.tx.rcpts.push(address);
+        let orcpt = to.orcpt.map(Cow::into_owned);
+        self.tx
+            .dsn
+            .recipients
+            .push(RecipientDsn::of_rcpt(to.flags, orcpt));
     }
 
     pub(super) fn data(&mut self) {
@@ -227,6 +250,7 @@ impl Session {
         let delivery = Delivery {
             mail_from: tx.from.unwrap_or_default(),
             rcpt_to: tx.rcpts,
+            dsn: tx.dsn,
             raw: tx.data,
             auth_user: self.auth_user.clone(),
             tls: self.tls,

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::smtp::command::ClientId;
+use crate::smtp::command::{ClientId, Command, MailParam, RcptParam};
+use crate::smtp::dsn::{self, Dsn};
 use crate::smtp::error::Stage;
 use crate::smtp::sasl::{Credentials, Mechanism};
 
@@ -90,6 +91,56 @@ pub struct Envelope {
     pub size: Option<u64>,
     /// True when the message has bytes above 127 (for BODY=8BITMIME).
     pub eight_bit: bool,
+    /// Delivery notices asked for (RFC 3461); empty: none.
+    pub dsn: Dsn,
+}
+
+impl Envelope {
+    /// MAIL FROM's DSN parameters: `RET` and `ENVID`, as asked.
+    pub(crate) fn dsn_mail_params(&self) -> Vec<MailParam> {
+        let mut params = Vec::new();
+        if let Some(ret) = self.dsn.ret {
+            params.push(MailParam::Ret(ret));
+        }
+        if let Some(id) = &self.dsn.envid {
+            params.push(MailParam::EnvId(id.clone()));
+        }
+        params
+    }
+
+    /// RCPT TO's parameters for `to`: with any DSN request, `NOTIFY` as
+    /// asked and `ORCPT` (for an ASCII address).
+    pub(crate) fn rcpt_params(&self, to: &str) -> Vec<RcptParam> {
+        let mut params = Vec::new();
+        if self.dsn.is_empty() {
+            return params;
+        }
+        if let Some(notify) = self.dsn.notify {
+            params.push(RcptParam::Notify(notify));
+        }
+        if let Some(orcpt) = dsn::orcpt(to) {
+            params.push(RcptParam::Orcpt(orcpt));
+        }
+        params
+    }
+
+    /// The envelope as its MAIL FROM and RCPT TO commands, one per line,
+    /// without the parameters that depend on the server (SIZE, BODY,
+    /// SMTPUTF8): what `--dump-mail` and the Raw view show.
+    pub fn commands(&self) -> Vec<String> {
+        let mail = Command::Mail {
+            from: self.from.clone(),
+            params: self.dsn_mail_params(),
+        };
+        let rcpts = self.recipients.iter().map(|to| Command::Rcpt {
+            to: to.clone(),
+            params: self.rcpt_params(to),
+        });
+        std::iter::once(mail)
+            .chain(rcpts)
+            .map(|c| c.redacted())
+            .collect()
+    }
 }
 
 /// The time limit of each wait. Defaults are RFC 5321 §4.5.3.2's.

@@ -102,6 +102,15 @@ impl Session {
                 },
             );
         }
+        if !envelope.dsn.is_empty() && !caps.offers(&Capability::Dsn) {
+            return self.fail_politely(
+                now,
+                SessionError::Missing {
+                    stage: Stage::Mail,
+                    what: Missing::Dsn,
+                },
+            );
+        }
         // A first transaction takes every recipient; a further one, those
         // put off by `452 too many recipients`.
         let batch = match &mut self.state {
@@ -129,6 +138,7 @@ impl Session {
         if needs_utf8 {
             params.push(MailParam::SmtpUtf8);
         }
+        params.extend(envelope.dsn_mail_params());
         // RFC 2920: with PIPELINING the whole envelope and DATA go in one
         // turn. Stopping after MAIL or RCPT on purpose needs the steps apart.
         // RFC 3030: with CHUNKING too the message goes in BDAT chunks; only
@@ -195,7 +205,11 @@ impl Session {
 
     fn send_rcpt(&mut self, now: Instant, index: usize) {
         let to = self.tx().batch[index].clone();
-        self.send(now, Command::Rcpt { to }, Expect::Rcpt(index));
+        let params = self
+            .envelope()
+            .map(|e| e.rcpt_params(&to))
+            .unwrap_or_default();
+        self.send(now, Command::Rcpt { to, params }, Expect::Rcpt(index));
     }
 
     pub(super) fn on_rcpt(&mut self, now: Instant, index: usize, reply: Reply) {

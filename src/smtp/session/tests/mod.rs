@@ -1,6 +1,7 @@
 use super::*;
 use crate::smtp::capability::Capabilities;
 use crate::smtp::command::ClientId;
+use crate::smtp::dsn::Dsn;
 use crate::smtp::reply::{MAX_LINE_LEN, ReplyCode};
 use crate::smtp::sasl::{self, Credentials, Mechanism, Secret};
 use crate::smtp::tls::Verification;
@@ -46,6 +47,7 @@ fn envelope(recipients: &[&str]) -> Envelope {
         recipients: recipients.iter().map(|r| r.to_string()).collect(),
         size: None,
         eight_bit: false,
+        dsn: Dsn::default(),
     }
 }
 

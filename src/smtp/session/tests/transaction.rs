@@ -1,6 +1,7 @@
 //! Transactions: MAIL, RCPT and DATA, their parameters, the message data, PIPELINING and CHUNKING.
 
 use super::*;
+use crate::smtp::dsn::{Dsn, Notify, Ret};
 
 // ----- MAIL, RCPT, DATA -----
 
@@ -954,4 +955,67 @@ fn a_timeout_or_cancel_after_bdat_last_is_delivery_unknown() {
         matches!(result, Err(SessionError::DeliveryUnknown { .. })),
         "{result:?}"
     );
+}
+
+fn with_dsn(dsn: Dsn) -> SessionConfig {
+    SessionConfig {
+        job: Job::Send(Envelope {
+            dsn,
+            ..envelope(&[BOB, "josé@example.org"])
+        }),
+        ..config()
+    }
+}
+
+#[test]
+fn dsn_parameters_on_mail_and_every_rcpt() {
+    let mut s = Script::start(with_dsn(Dsn {
+        notify: Some(Notify {
+            success: true,
+            failure: true,
+            delay: false,
+        }),
+        ret: Some(Ret::Hdrs),
+        envid: Some("a b".into()),
+    }));
+    assert_eq!(
+        after_ehlo(&mut s, &["SMTPUTF8", "DSN"]),
+        [format!("MAIL FROM:<{FROM}> SMTPUTF8 RET=HDRS ENVID=a+20b")]
+    );
+    s.server(OK);
+    assert_eq!(
+        s.client_lines(),
+        [format!(
+            "RCPT TO:<{BOB}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;{BOB}"
+        )]
+    );
+    s.server(OK);
+    // No rfc822 ORCPT for an address that is not ASCII.
+    assert_eq!(
+        s.client_lines(),
+        ["RCPT TO:<josé@example.org> NOTIFY=SUCCESS,FAILURE"]
+    );
+}
+
+#[test]
+fn dsn_without_the_extension_is_missing_at_mail() {
+    let mut s = Script::start(with_dsn(Dsn {
+        notify: Some(Notify::NEVER),
+        ..Dsn::default()
+    }));
+    assert_eq!(after_ehlo(&mut s, &["SMTPUTF8"]), ["QUIT"]);
+    s.server(BYE);
+    let error = s.error();
+    assert!(
+        matches!(
+            &error,
+            SessionError::Missing {
+                stage: Stage::Mail,
+                what: crate::smtp::Missing::Dsn
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(error.exit_status(), 23);
+    assert_eq!(error.remedy(), Some(crate::smtp::Remedy::SendWithoutDsn));
 }
