@@ -1061,3 +1061,49 @@ fn the_markdown_toggle_sends_text_and_html_and_the_inbox_shows_both() {
     assert!(shows(&h, "HTML part, read as text"));
     assert!(shows(&h, "✔ lints clean"));
 }
+
+#[test]
+fn the_delivery_notices_row_asks_the_sandbox_for_dsn() {
+    let mut h = with_sandbox();
+    h.get_by_label("Cc, Bcc, Reply-To…").click();
+    h.run();
+    h.get_by_value("Server default").click();
+    h.run();
+    h.get_by_label("On success or failure").click();
+    h.run();
+    h.get_by_value("Return: server's choice").click();
+    h.run();
+    h.get_by_label("Return: headers only").click();
+    h.run();
+    // The ID box keeps only what RFC 3461 allows: no spaces.
+    let id_box =
+        |n: &egui_kittest::kittest::AccessKitNode<'_>| n.placeholder() == Some("envelope ID");
+    h.get_by(id_box).focus();
+    h.run();
+    h.get_by(id_box).type_text("run 42");
+    h.run();
+    let dsn = h.state().compose().dsn.clone();
+    assert_eq!(dsn.envid.as_deref(), Some("run42"));
+    assert_eq!(dsn.ret, Some(postscope::smtp::Ret::Hdrs));
+    click_and_wait(&mut h, "Send", "the send to finish");
+    assert!(
+        matches!(h.state().status(), Status::Sent(_)),
+        "{:?}",
+        h.state().status()
+    );
+    assert!(
+        transcript_texts(&h)
+            .iter()
+            .any(|t| t.ends_with("NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;ada@example.org")),
+        "{:?}",
+        transcript_texts(&h)
+    );
+    h.get_by_label_contains("Sandbox inbox (1)").click();
+    h.run();
+    h.get_by_label("Hello from Postscope").click();
+    h.run();
+    assert!(shows(
+        &h,
+        "Delivery notices asked for (DSN): RET=HDRS ENVID=run42 NOTIFY=SUCCESS,FAILURE ORCPT 1 of 1"
+    ));
+}
