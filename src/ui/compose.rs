@@ -126,9 +126,12 @@ impl Form<'_> {
                         "where bounces go (MAIL FROM): empty for From's address, <> for none",
                     );
                     let label = ui.label("Delivery notices");
-                    ui.horizontal_wrapped(|ui| dsn_row(ui, &mut self.message.dsn))
+                    ui.horizontal(|ui| dsn_choices(ui, &mut self.message.dsn))
                         .response
                         .labelled_by(label.id);
+                    ui.end_row();
+                    let label = ui.label("Envelope ID");
+                    envid_box(ui, &mut self.message.dsn).labelled_by(label.id);
                     ui.end_row();
                 }
                 row(ui, "Subject", None, &mut self.message.subject, "");
@@ -267,14 +270,13 @@ const NOTIFY_CHOICES: [(Option<Notify>, &str); 6] = [
             failure: true,
             delay: true,
         }),
-        "Always (success, failure, delay)",
+        "Always",
     ),
     (Some(Notify::NEVER), "Never"),
 ];
 
-/// Delivery status notifications (RFC 3461): when, what comes back, and
-/// the envelope ID. The ID box keeps only what RFC 3461 allows.
-fn dsn_row(ui: &mut egui::Ui, dsn: &mut Dsn) {
+/// Delivery status notifications (RFC 3461): when, and what comes back.
+fn dsn_choices(ui: &mut egui::Ui, dsn: &mut Dsn) {
     let name = |n: Option<Notify>| match NOTIFY_CHOICES.iter().find(|c| c.0 == n) {
         Some(c) => c.1.to_owned(),
         None => n.map_or_else(String::new, |n| n.to_string()),
@@ -289,7 +291,8 @@ fn dsn_row(ui: &mut egui::Ui, dsn: &mut Dsn) {
         .response
         .on_hover_text(
             "When the receiving servers should send you a delivery status notification \
-             (RFC 3461). Anything but “Server default” needs a server that offers DSN",
+             (RFC 3461); “Always” is on success, failure and delay. Any choice but \
+             “Server default” needs a server that offers DSN",
         );
     let ret = |r: Option<Ret>| match r {
         None => "Return: server's choice",
@@ -305,18 +308,24 @@ fn dsn_row(ui: &mut egui::Ui, dsn: &mut Dsn) {
         })
         .response
         .on_hover_text("What a failure notice carries back (RET)");
+}
+
+/// The envelope ID every notice quotes (ENVID). The box keeps only what
+/// RFC 3461 allows: printable ASCII without spaces, up to 100.
+fn envid_box(ui: &mut egui::Ui, dsn: &mut Dsn) -> egui::Response {
     let mut id = dsn.envid.clone().unwrap_or_default();
     let edit = egui::TextEdit::singleline(&mut id)
-        .hint_text("envelope ID")
+        .hint_text("quoted in every delivery notice (ENVID); optional")
         .char_limit(ENVID_MAX)
-        .desired_width(140.0);
-    let response = ui.add(edit).on_hover_text(
-        "An ID every notice quotes (ENVID): printable ASCII without spaces, up to 100",
-    );
+        .desired_width(f32::INFINITY);
+    let response = ui
+        .add(edit)
+        .on_hover_text("Printable ASCII without spaces, up to 100 characters");
     if response.changed() {
         id.retain(|c| c.is_ascii_graphic());
         dsn.envid = (!id.is_empty()).then_some(id);
     }
+    response
 }
 
 #[cfg(test)]

@@ -32,7 +32,9 @@ impl InboxView {
         dropped: u64,
         status: &str,
     ) {
-        ui.horizontal(|ui| {
+        // Wrapped: a long status in a narrow window must not widen the
+        // view (everything below would then wrap past its right edge).
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Sandbox inbox");
             ui.label(RichText::new(status).weak());
         });
@@ -50,7 +52,17 @@ impl InboxView {
             return;
         }
         let list_height = (ui.available_height() * 0.4).max(120.0);
-        egui::ScrollArea::vertical()
+        // Solid, visible bars: a floating one would lie over the last row
+        // and take its clicks.
+        let saved_scroll = ui.style().spacing.scroll;
+        ui.style_mut().spacing.scroll = egui::style::ScrollStyle {
+            dormant_handle_opacity: 0.5,
+            dormant_background_opacity: 0.2,
+            ..egui::style::ScrollStyle::solid()
+        };
+        // Both ways: a narrow window (the transcript open at 1024 px) scrolls
+        // the columns instead of pushing Size and Lint out of sight.
+        egui::ScrollArea::both()
             .id_salt("inbox_list")
             .max_height(list_height)
             .auto_shrink([false, true])
@@ -76,11 +88,16 @@ impl InboxView {
                                 ("", envelope) => envelope,
                                 (header, _) => header,
                             };
-                            if ui.selectable_label(selected, from).clicked() {
+                            if cell(ui, selected, from).clicked() {
                                 self.selected = Some(m.id);
                             }
-                            ui.label(m.rcpt_to.join(", "));
-                            if ui.selectable_label(selected, subject).clicked() {
+                            let to = match m.rcpt_to.as_slice() {
+                                [] => String::new(),
+                                [one] => one.clone(),
+                                [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+                            };
+                            ui.label(to);
+                            if cell(ui, selected, subject).clicked() {
                                 self.selected = Some(m.id);
                             }
                             ui.label(format_bytes(m.raw.len() as u64));
@@ -100,6 +117,7 @@ impl InboxView {
                         }
                     });
             });
+        ui.style_mut().spacing.scroll = saved_scroll;
         ui.separator();
         let Some(m) = self
             .selected
@@ -195,5 +213,18 @@ impl InboxView {
                     });
             }
         });
+    }
+}
+
+/// The longest From or Subject a list row shows; the whole is on hover.
+const CELL_CHARS: usize = 48;
+
+/// A selectable list cell, cut to [`CELL_CHARS`] with an ellipsis.
+fn cell(ui: &mut egui::Ui, selected: bool, text: &str) -> egui::Response {
+    match text.char_indices().nth(CELL_CHARS) {
+        Some((cut, _)) => ui
+            .selectable_label(selected, format!("{}…", &text[..cut]))
+            .on_hover_text(text),
+        None => ui.selectable_label(selected, text),
     }
 }
