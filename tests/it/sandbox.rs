@@ -838,3 +838,37 @@ fn markdown_and_ready_html_arrive_as_both_parts() {
     send(&["--subject", "plain", "--body", "just text"]);
     assert_eq!(sandbox.inbox().wait_for(3, WAIT)[2].summary.html, None);
 }
+
+#[test]
+fn five_hundred_bare_recipients_go_to_the_sandbox_in_five_transactions() {
+    // The sandbox takes 100 recipients a transaction (452 4.5.3 beyond): the
+    // rest go in further transactions of the same message.
+    let sandbox = start(SandboxConfig::default());
+    let work = Work::new();
+    let to: Vec<String> = (0..500).map(|i| format!("r{i:03}@example.org")).collect();
+    work.postscope()
+        .args(["send", "--server", &sandbox.local_addr().to_string()])
+        .args([
+            "--timeout",
+            "30",
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+        ])
+        .args(["--subject", "many", "--to", &to.join(","), "--body", "hi"])
+        .run()
+        .expect_status(0);
+    let messages = sandbox.inbox().wait_for(5, WAIT);
+    assert_eq!(messages.len(), 5);
+    let got: Vec<String> = messages.iter().flat_map(|m| m.rcpt_to.clone()).collect();
+    assert_eq!(got, to, "every recipient once, in order");
+    for m in &messages {
+        assert_eq!(m.rcpt_to.len(), 100);
+        assert_eq!(m.raw, messages[0].raw, "the same message each time");
+        assert!(m.findings.is_empty(), "{:?}", m.findings);
+    }
+    let raw = String::from_utf8_lossy(&messages[0].raw);
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(head.lines().all(|l| l.len() <= 78), "{head}");
+}
