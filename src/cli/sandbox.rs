@@ -8,11 +8,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 
 use crate::sandbox::{
-    CA_FILE_NAME, Captured, Sandbox, SandboxConfig, SandboxError, advertised_extensions, clock_utc,
+    self, CA_FILE_NAME, Captured, DataFloor, Incident, Sandbox, SandboxConfig, SandboxError,
+    advertised_extensions, clock_utc,
 };
 use crate::smtp::format_bytes;
 
@@ -26,10 +29,39 @@ pub struct SandboxArgs {
     /// CA certificate to DIR/sandbox-ca.pem (for --ca-file). DIR is created if missing.
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
+    /// The most connections at once; past it a newcomer pushes out the
+    /// session longest without a complete command (if over --evict-after).
+    #[arg(long, value_name = "N", default_value_t = sandbox::MAX_CONNECTIONS, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
+    pub max_connections: usize,
+    /// The most connections from one client address, pushed out the same way.
+    #[arg(long, value_name = "N", default_value_t = sandbox::MAX_PER_CLIENT, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
+    pub max_per_client: usize,
+    /// How long a session must have gone without completing a command to
+    /// be pushed out for a newcomer at a cap.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::EVICT_AFTER.as_secs(), value_parser = secs(), help_heading = "Bounds")]
+    pub evict_after: u64,
+    /// Silence allowed between commands.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::IDLE_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
+    pub idle_timeout: u64,
+    /// Time allowed for one command line or AUTH exchange, from its first
+    /// byte, however slowly the bytes come.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::COMMAND_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
+    pub command_timeout: u64,
+    /// Time allowed for the TLS handshake after STARTTLS.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::TLS_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
+    pub tls_timeout: u64,
+    /// The least message data a client must send per minute, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DataFloor::default().bytes, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Bounds")]
+    pub data_floor: u64,
+}
+
+/// Whole seconds, 1 to a day.
+fn secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=86_400)
 }
 
 enum Event {
-    Message,
+    Changed,
     Stop,
 }
 
@@ -39,6 +71,16 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     let config = SandboxConfig {
         listen: args.listen,
         save_dir: args.save_dir.clone(),
+        max_connections: args.max_connections,
+        max_per_client: args.max_per_client,
+        evict_after: Duration::from_secs(args.evict_after),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        command_timeout: Duration::from_secs(args.command_timeout),
+        tls_timeout: Duration::from_secs(args.tls_timeout),
+        data_floor: DataFloor {
+            bytes: args.data_floor,
+            per: Duration::from_secs(60),
+        },
         ..SandboxConfig::default()
     };
     let sandbox = match Sandbox::start(config) {
@@ -56,7 +98,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     }
     let inbox = sandbox.inbox();
     inbox.set_notify(Box::new(move || {
-        let _ = tx.send(Event::Message);
+        let _ = tx.send(Event::Changed);
     }));
 
     let mut out = std::io::stdout().lock();
@@ -65,10 +107,17 @@ pub fn run(args: SandboxArgs) -> ExitCode {
 
     let mut seen: HashSet<u64> = HashSet::new();
     let mut total = 0u64;
+    let mut next_incident = 0u64;
     while let Ok(event) = rx.recv() {
         match event {
             Event::Stop => break,
-            Event::Message => {
+            Event::Changed => {
+                for i in inbox.incidents() {
+                    if i.seq >= next_incident {
+                        next_incident = i.seq + 1;
+                        let _ = writeln!(out, "{}", incident_line(&i));
+                    }
+                }
                 let messages = inbox.messages();
                 for m in &messages {
                     if seen.insert(m.id) {
@@ -135,6 +184,14 @@ fn banner(sandbox: &Sandbox) -> String {
         extensions.join(", ")
     ));
     line("  Any user name and password is accepted.".into());
+    line(format!(
+        "  Bounds: {} connections ({} per address), {} s per command, {} s idle; \
+         refusals and errors are printed with !.",
+        config.max_connections,
+        config.max_per_client,
+        config.command_timeout.as_secs(),
+        config.idle_timeout.as_secs()
+    ));
     line(format!(
         "  Keeps the newest {} messages (at most {}) in memory.",
         config.max_messages,
@@ -229,6 +286,12 @@ fn message_line(m: &Captured) -> String {
         .map(|l| crate::smtp::transcript::escape_controls(l).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line per refusal or error: time, `!`, the client, what and why.
+fn incident_line(i: &Incident) -> String {
+    let line = format!("{} UTC  !  {}  {}", clock_utc(i.at), i.peer, i.text);
+    crate::smtp::transcript::escape_controls(&line).into_owned()
 }
 
 /// How many lint findings are printed under a message's line.

@@ -181,6 +181,26 @@ struct State {
     bytes: u64,
     dropped: u64,
     generation: u64,
+    incidents: VecDeque<Arc<Incident>>,
+    /// Incidents recorded so far (the next one's number).
+    incident_count: u64,
+}
+
+/// The most incidents kept; older ones are dropped.
+const KEPT_INCIDENTS: usize = 1000;
+
+/// A refusal or error: what the sandbox refused or dropped, whom, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// Its number, from 0, in the order they happened.
+    pub seq: u64,
+    /// When.
+    pub at: SystemTime,
+    /// The client.
+    pub peer: SocketAddr,
+    /// What happened and why, e.g. `MAIL: 552 5.3.4 Message size exceeds…`
+    /// or `refused: 421 4.7.0 Too many connections…`.
+    pub text: String,
 }
 
 impl fmt::Debug for Inbox {
@@ -238,7 +258,7 @@ impl Inbox {
         self.lock().generation
     }
 
-    /// Sets the function called after each new message, from the server's
+    /// Sets the function called after each new message or incident, from the server's
     /// thread that received it (the GUI passes its repaint request). It
     /// must return quickly. Replaces any earlier one.
     pub fn set_notify(&self, f: Box<dyn Fn() + Send + Sync>) {
@@ -280,6 +300,67 @@ impl Inbox {
         state.messages.iter().cloned().collect()
     }
 
+    /// The refusals and errors, oldest first (the newest 1,000).
+    pub fn incidents(&self) -> Vec<Arc<Incident>> {
+        self.lock().incidents.iter().cloned().collect()
+    }
+
+    /// Records a refusal or error, wakes the waiters and calls the notify
+    /// function.
+    pub(crate) fn record(&self, peer: SocketAddr, text: String) {
+        let mut state = self.lock();
+        let seq = state.incident_count;
+        state.incident_count += 1;
+        state.incidents.push_back(Arc::new(Incident {
+            seq,
+            at: SystemTime::now(),
+            peer,
+            text,
+        }));
+        if state.incidents.len() > KEPT_INCIDENTS {
+            state.incidents.pop_front();
+        }
+        state.generation += 1;
+        drop(state);
+        self.changed();
+    }
+
+    /// Waits until an incident whose text contains `needle` is recorded, or
+    /// `timeout` has passed; returns it if it came.
+    pub fn wait_for_incident(&self, needle: &str, timeout: Duration) -> Option<Arc<Incident>> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if let Some(i) = state.incidents.iter().find(|i| i.text.contains(needle)) {
+                return Some(Arc::clone(i));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            state = self
+                .inner
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Wakes the waiters and calls the notify function.
+    fn changed(&self) {
+        self.inner.changed.notify_all();
+        let notify = self
+            .inner
+            .notify
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(f) = notify {
+            f();
+        }
+    }
+
     /// The id for the next message.
     pub(crate) fn next_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
@@ -302,16 +383,7 @@ impl Inbox {
         }
         state.generation += 1;
         drop(state);
-        self.inner.changed.notify_all();
-        let notify = self
-            .inner
-            .notify
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(f) = notify {
-            f();
-        }
+        self.changed();
     }
 }
 

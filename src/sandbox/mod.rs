@@ -35,11 +35,18 @@
 //! Not supported: BINARYMIME,
 //! other AUTH mechanisms, implicit TLS, relaying.
 //!
-//! Limits, so that a hostile client cannot hurt the app: a command line of
-//! at most 4 KiB (`500 5.5.2` beyond); at most 100 recipients per message
-//! (`452 4.5.3` beyond); 5 minutes for any wait for the client (then
-//! `421 4.4.2` and the connection is closed); at most 64 connections at
-//! once (`421 4.7.0` beyond); and the inbox keeps at most
+//! Limits, so that a hostile client cannot hurt the app or lock others
+//! out: a command line of at most 4 KiB (`500 5.5.2` beyond); at most 100
+//! recipients per message (`452 4.5.3` beyond); a `SIZE=` too big for any
+//! number gets `552`; 5 minutes of silence between commands, 60 s for a
+//! whole command line or AUTH exchange however slowly its bytes come,
+//! 10 s for a TLS handshake, and message data at 60 KiB a minute at least
+//! (then `421 4.4.2` and the connection is closed); at most 64 connections
+//! at once and 32 from one address, where a new one pushes out the
+//! session that has gone longest (over 5 s) without completing a command
+//! (`421 4.7.0` to it, or to the newcomer if none has). Each is a
+//! [`SandboxConfig`] field. Every refusal and error is recorded as an
+//! [`Incident`] ([`Inbox::incidents`]). The inbox keeps at most
 //! [`SandboxConfig::max_messages`] messages and [`SandboxConfig::max_bytes`]
 //! bytes, dropping the oldest ([`Inbox::dropped`] counts them). A message
 //! is held in memory while it arrives, so the worst case in flight is one
@@ -57,6 +64,7 @@ mod inbox;
 mod pair;
 mod server;
 mod session;
+mod timers;
 mod tls;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -67,7 +75,7 @@ use crate::smtp::capability::Capability;
 use crate::smtp::sasl::Mechanism;
 
 pub use dsn::{DsnRequest, RecipientDsn};
-pub use inbox::{AttachmentSummary, Captured, Inbox, PREVIEW_CHARS, Summary};
+pub use inbox::{AttachmentSummary, Captured, Inbox, Incident, PREVIEW_CHARS, Summary};
 pub use server::Sandbox;
 
 /// The name the sandbox gives itself in its greeting and EHLO reply.
@@ -79,11 +87,44 @@ pub const MAX_RECIPIENTS: usize = 100;
 /// The longest command line accepted, CRLF included.
 pub const MAX_LINE: usize = 4096;
 
-/// The most connections served at once.
+/// The most connections served at once, by default.
 pub const MAX_CONNECTIONS: usize = 64;
 
-/// How long the server waits for the client at any point.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// The most connections from one client address, by default.
+pub const MAX_PER_CLIENT: usize = 32;
+
+/// How long a client may stay silent between commands, by default.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// How long one command line or AUTH exchange may take from its first
+/// byte, by default, however its bytes trickle in.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the TLS handshake after STARTTLS may take, by default.
+pub const TLS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a session must have gone without completing a command before
+/// a new connection may push it out at a cap, by default.
+pub const EVICT_AFTER: Duration = Duration::from_secs(5);
+
+/// The least message data a client must send: `bytes` in every `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataFloor {
+    /// Bytes at least…
+    pub bytes: u64,
+    /// …in each period this long.
+    pub per: Duration,
+}
+
+impl Default for DataFloor {
+    /// 60 KiB a minute: 1 KiB/s, far below any real link.
+    fn default() -> Self {
+        DataFloor {
+            bytes: 60 * 1024,
+            per: Duration::from_secs(60),
+        }
+    }
+}
 
 /// The name of the CA certificate file written into the save directory.
 pub const CA_FILE_NAME: &str = "sandbox-ca.pem";
@@ -106,11 +147,27 @@ pub struct SandboxConfig {
     /// `<timestamp>-<id>.eml`, and the CA certificate as
     /// [`CA_FILE_NAME`] at start. The directory is created if missing.
     pub save_dir: Option<PathBuf>,
+    /// The most connections at once. A new one past it pushes out the
+    /// session that has gone longest without completing a command (if that
+    /// is longer than `evict_after`), else gets `421 4.7.0`.
+    pub max_connections: usize,
+    /// The most connections from one address, with the same pushing out.
+    pub max_per_client: usize,
+    /// See `max_connections`.
+    pub evict_after: Duration,
+    /// Silence allowed between commands (then `421 4.4.2`).
+    pub idle_timeout: Duration,
+    /// Time allowed for one command line or AUTH exchange from its first byte.
+    pub command_timeout: Duration,
+    /// Time allowed for the TLS handshake after STARTTLS.
+    pub tls_timeout: Duration,
+    /// The least message data a client must send while sending a message.
+    pub data_floor: DataFloor,
 }
 
 impl Default for SandboxConfig {
     /// 127.0.0.1 on a free port, 500 messages, 200 MB in all, 50 MB per
-    /// message, nothing saved to disk.
+    /// message, nothing saved to disk, and the bounds above.
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -118,6 +175,13 @@ impl Default for SandboxConfig {
             max_bytes: 200_000_000,
             max_message_size: 50_000_000,
             save_dir: None,
+            max_connections: MAX_CONNECTIONS,
+            max_per_client: MAX_PER_CLIENT,
+            evict_after: EVICT_AFTER,
+            idle_timeout: IDLE_TIMEOUT,
+            command_timeout: COMMAND_TIMEOUT,
+            tls_timeout: TLS_TIMEOUT,
+            data_floor: DataFloor::default(),
         }
     }
 }

@@ -390,7 +390,10 @@ fn a_421_from_the_sandbox_ends_the_session() {
         LIMITS,
     );
     // The sandbox gives up on the client right after its greeting.
-    pair.server.timed_out();
+    pair.server.close_with(
+        crate::smtp::EnhancedCode::TIMED_OUT,
+        "Error: timeout exceeded",
+    );
     let (_, result) = pair.run();
     match result {
         Err(SessionError::Rejected { stage, reply }) => {

@@ -3,11 +3,11 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -16,11 +16,9 @@ use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
 
 use super::inbox::{Captured, Inbox, Summary};
 use super::session::{Action, Delivery, Limits, Session};
+use super::timers::Timers;
 use super::tls::Certs;
-use super::{
-    CA_FILE_NAME, MAX_CONNECTIONS, MAX_LINE, MAX_RECIPIENTS, READ_TIMEOUT, SandboxConfig,
-    SandboxError, file_timestamp,
-};
+use super::{CA_FILE_NAME, MAX_LINE, MAX_RECIPIENTS, SandboxConfig, SandboxError, file_timestamp};
 
 /// How often the accept loop looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -41,6 +39,14 @@ struct Shared {
     tls: Arc<ServerConfig>,
     limits: Limits,
     config: SandboxConfig,
+    started: Instant,
+}
+
+impl Shared {
+    /// Milliseconds since the sandbox started.
+    fn millis(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
 }
 
 impl fmt::Debug for Sandbox {
@@ -87,6 +93,7 @@ impl Sandbox {
                 max_line: MAX_LINE,
             },
             config: config.clone(),
+            started: Instant::now(),
         });
         let accept_thread = {
             let stop = Arc::clone(&stop);
@@ -151,11 +158,23 @@ impl Drop for Sandbox {
     }
 }
 
+/// What the accept thread and a connection's thread share about it.
+#[derive(Default)]
+struct Watch {
+    /// When the session last completed a command, in ms since the
+    /// sandbox started (connecting counts as one).
+    last_done: AtomicU64,
+    /// The accept thread pushed it out for a newcomer: say so and close.
+    evicted: AtomicBool,
+}
+
 /// One live connection: its thread, and a clone of its socket to shut it
 /// down from the accept thread.
 struct Live {
     handle: JoinHandle<()>,
     socket: TcpStream,
+    ip: IpAddr,
+    watch: Arc<Watch>,
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
@@ -171,20 +190,30 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
             Ok((stream, peer)) => {
                 // Some systems hand out accepted sockets non-blocking like the listener.
                 let _ = stream.set_nonblocking(false);
-                if live.len() >= MAX_CONNECTIONS {
-                    refuse(stream, EnhancedCode::SECURITY_TEMPORARY, BUSY);
+                if let Err(why) = make_room(&live, peer.ip(), &shared) {
+                    shared
+                        .inbox
+                        .record(peer, format!("refused: 421 4.7.0 {why}"));
+                    refuse(stream, EnhancedCode::SECURITY_TEMPORARY, &why);
                     continue;
                 }
                 let Ok(socket) = stream.try_clone() else {
                     refuse(stream, EnhancedCode::SYSTEM_TEMPORARY, CANNOT_SERVE);
                     continue;
                 };
-                let shared = Arc::clone(&shared);
+                let watch = Arc::new(Watch::default());
+                watch.last_done.store(shared.millis(), Ordering::Relaxed);
+                let (shared, for_thread) = (Arc::clone(&shared), Arc::clone(&watch));
                 match thread::Builder::new()
                     .name(format!("sandbox-{peer}"))
-                    .spawn(move || serve(stream, peer, &shared))
+                    .spawn(move || serve(stream, peer, &shared, &for_thread))
                 {
-                    Ok(handle) => live.push(Live { handle, socket }),
+                    Ok(handle) => live.push(Live {
+                        handle,
+                        socket,
+                        ip: peer.ip(),
+                        watch,
+                    }),
                     Err(_) => refuse(socket, EnhancedCode::SYSTEM_TEMPORARY, CANNOT_SERVE),
                 }
             }
@@ -202,7 +231,51 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Arc<AtomicBool>
     }
 }
 
-const BUSY: &str = "Too many connections, try again later";
+/// Makes room for a connection from `ip` under both caps: at a cap, the
+/// session that has gone longest without completing a command (over
+/// `evict_after`) is pushed out. Says why when there is no room.
+fn make_room(live: &[Live], ip: IpAddr, shared: &Shared) -> Result<(), String> {
+    let config = &shared.config;
+    let open = |c: &&Live| !c.watch.evicted.load(Ordering::Relaxed);
+    let all: Vec<&Live> = live.iter().filter(open).collect();
+    let same: Vec<&Live> = all.iter().copied().filter(|c| c.ip == ip).collect();
+    let (pool, why) = if same.len() >= config.max_per_client {
+        (
+            same,
+            format!(
+                "Too many connections from {ip} ({} open)",
+                config.max_per_client
+            ),
+        )
+    } else if all.len() >= config.max_connections {
+        (
+            all,
+            format!("Too many connections ({} open)", config.max_connections),
+        )
+    } else {
+        return Ok(());
+    };
+    let now = shared.millis();
+    let stale = config.evict_after.as_millis() as u64;
+    let oldest = pool
+        .into_iter()
+        .map(|c| (c.watch.last_done.load(Ordering::Relaxed), c))
+        .filter(|(at, _)| now.saturating_sub(*at) > stale)
+        .min_by_key(|(at, _)| *at);
+    match oldest {
+        Some((_, c)) => {
+            c.watch.evicted.store(true, Ordering::Relaxed);
+            // Its thread wakes from its read, says 421 and closes.
+            let _ = c.socket.shutdown(Shutdown::Read);
+            Ok(())
+        }
+        None => Err(format!(
+            "{why}, none idle for over {} s; try again later",
+            config.evict_after.as_secs_f32()
+        )),
+    }
+}
+
 const CANNOT_SERVE: &str = "Cannot serve this connection";
 
 /// Turns a connection away with a 421 (RFC 5321 §3.1) and closes it.
@@ -218,31 +291,71 @@ fn refuse(mut stream: TcpStream, code: EnhancedCode, text: &str) {
 /// on the server side.
 type Stream = Conn<ServerConnection>;
 
-/// Runs the server side of the TLS handshake on the TCP connection.
-fn start_tls(stream: Stream, config: &Arc<ServerConfig>) -> io::Result<Stream> {
+/// Runs the server side of the TLS handshake on the TCP connection, within
+/// `limit`.
+fn start_tls(stream: Stream, config: &Arc<ServerConfig>, limit: Duration) -> io::Result<Stream> {
     let Conn::Plain(mut tcp) = stream else {
         return Err(io::Error::other("TLS is already active"));
     };
+    let deadline = Instant::now() + limit;
     let mut tls = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+    let too_slow = || {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("not complete within {} s", limit.as_secs_f32()),
+        )
+    };
     while tls.is_handshaking() {
-        tls.complete_io(&mut tcp)?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(too_slow());
+        }
+        tcp.set_read_timeout(Some(left))?;
+        match tls.complete_io(&mut tcp) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(too_slow());
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(Conn::Tls(Box::new(StreamOwned::new(tls, tcp))))
 }
 
 /// Runs one connection to its end.
-fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
-    let _ = tcp.set_read_timeout(Some(READ_TIMEOUT));
-    let _ = tcp.set_write_timeout(Some(READ_TIMEOUT));
+fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared, watch: &Watch) {
+    let config = &shared.config;
+    let _ = tcp.set_write_timeout(Some(config.idle_timeout));
     let _ = tcp.set_nodelay(true);
     let mut session = Session::new(shared.limits);
     let mut stream: Stream = Conn::Plain(tcp);
     if stream.send(&session.take_output()).is_err() {
         return stream.close();
     }
+    let mut clock = Timers::new(config, Instant::now());
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match stream.read(&mut buf) {
+        let now = Instant::now();
+        let wait = clock.next_check(now);
+        let _ = stream
+            .tcp()
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+        let read = stream.read(&mut buf);
+        if watch.evicted.load(Ordering::Relaxed) {
+            session.close_with(
+                EnhancedCode::SECURITY_TEMPORARY,
+                "Too many connections: this idle one is closed for a newcomer",
+            );
+            let _ = stream.send(&session.take_output());
+            log_incidents(shared, peer, &mut session);
+            break;
+        }
+        let n = match read {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -252,31 +365,66 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                session.timed_out();
-                let _ = stream.send(&session.take_output());
-                break;
+                match clock.expired(Instant::now()) {
+                    None => continue,
+                    Some(why) => {
+                        session.close_with(EnhancedCode::TIMED_OUT, &why);
+                        let _ = stream.send(&session.take_output());
+                        log_incidents(shared, peer, &mut session);
+                        break;
+                    }
+                }
             }
             Err(_) => break,
         };
+        let before = session.completed();
         session.input(&buf[..n]);
         let action = session.process(&mut |d| deliver(shared, peer, d));
-        if stream.send(&session.take_output()).is_err() {
+        let sent = stream.send(&session.take_output());
+        log_incidents(shared, peer, &mut session);
+        let now = Instant::now();
+        if session.completed() != before {
+            watch.last_done.store(shared.millis(), Ordering::Relaxed);
+        }
+        clock.update(now, session.waiting(), session.completed() != before, n);
+        if sent.is_err() {
+            break;
+        }
+        // A client that trickles data below the floor never lets a read
+        // time out: the floor is looked at after each read too.
+        if let Some(why) = clock.expired(now) {
+            session.close_with(EnhancedCode::TIMED_OUT, &why);
+            let _ = stream.send(&session.take_output());
+            log_incidents(shared, peer, &mut session);
             break;
         }
         match action {
             Action::Continue => {}
             Action::Close => break,
-            Action::StartTls => match start_tls(stream, &shared.tls) {
+            Action::StartTls => match start_tls(stream, &shared.tls, config.tls_timeout) {
                 Ok(tls) => {
                     stream = tls;
                     session.tls_started();
+                    clock = Timers::new(config, Instant::now());
                 }
                 // The handshake failed: nothing more can be said in clear text.
-                Err(_) => return,
+                Err(e) => {
+                    shared
+                        .inbox
+                        .record(peer, format!("TLS handshake failed: {e}"));
+                    return;
+                }
             },
         }
     }
     stream.close();
+}
+
+/// Records the session's refusals and errors.
+fn log_incidents(shared: &Shared, peer: SocketAddr, session: &mut Session) {
+    for text in session.take_incidents() {
+        shared.inbox.record(peer, text);
+    }
 }
 
 /// Stores a finished message: the save directory first (if any), then the

@@ -39,7 +39,7 @@ impl App {
                 sandbox
                     .inbox()
                     .set_notify(Box::new(move || ctx.request_repaint()));
-                self.sandbox = SandboxState::Running(sandbox);
+                self.sandbox = SandboxState::Running(Box::new(sandbox));
             }
             Background::Sandbox(Err(e)) => self.sandbox = SandboxState::Failed(e),
             Background::StoreLoaded(loaded) => {

@@ -364,11 +364,15 @@ impl eframe::App for App {
             }
             Tab::Inbox => {
                 let status = self.sandbox_status();
-                let (messages, dropped) = match self.sandbox() {
-                    Some(s) => (s.inbox().messages(), s.inbox().dropped()),
-                    None => (Vec::new(), 0),
+                let (messages, incidents, dropped) = match self.sandbox() {
+                    Some(s) => (
+                        s.inbox().messages(),
+                        s.inbox().incidents(),
+                        s.inbox().dropped(),
+                    ),
+                    None => (Vec::new(), Vec::new(), 0),
                 };
-                self.inbox.ui(ui, &messages, dropped, &status);
+                self.inbox.ui(ui, &messages, &incidents, dropped, &status);
             }
             Tab::Console => {
                 let busy = self.job.is_some();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use egui::RichText;
 
 use super::findings;
-use crate::sandbox::Captured;
+use crate::sandbox::{Captured, Incident, clock_utc};
 use crate::smtp::format_bytes;
 
 /// How much of a raw message the view shows: laying out megabytes of text
@@ -29,6 +29,7 @@ impl InboxView {
         &mut self,
         ui: &mut egui::Ui,
         messages: &[Arc<Captured>],
+        incidents: &[Arc<Incident>],
         dropped: u64,
         status: &str,
     ) {
@@ -46,6 +47,7 @@ impl InboxView {
                 .weak(),
             );
         }
+        incidents_ui(ui, incidents);
         ui.separator();
         if messages.is_empty() {
             ui.label("Nothing received yet. Send a message with the Local sandbox account and it appears here.");
@@ -214,6 +216,38 @@ impl InboxView {
             }
         });
     }
+}
+
+/// How many refusals and errors the list shows, newest first.
+const SHOWN_INCIDENTS: usize = 200;
+
+/// What the sandbox refused or dropped, and why: folded away, newest first.
+fn incidents_ui(ui: &mut egui::Ui, incidents: &[Arc<Incident>]) {
+    if incidents.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new(format!("⚠ Refusals and errors ({})", incidents.len()))
+        .id_salt("inbox_incidents")
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("inbox_incidents_list")
+                .max_height(140.0)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    for i in incidents.iter().rev().take(SHOWN_INCIDENTS) {
+                        ui.label(
+                            RichText::new(format!(
+                                "{} UTC  {}  {}",
+                                clock_utc(i.at),
+                                i.peer,
+                                i.text
+                            ))
+                            .monospace()
+                            .small(),
+                        );
+                    }
+                });
+        });
 }
 
 /// The longest From or Subject a list row shows; the whole is on hover.

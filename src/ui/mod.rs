@@ -169,7 +169,7 @@ impl Default for CustomServer {
 enum SandboxState {
     Off,
     Starting,
-    Running(Sandbox),
+    Running(Box<Sandbox>),
     Failed(String),
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests.
 
 mod account;
+mod bounds;
 mod built;
 mod common;
 mod dsn;

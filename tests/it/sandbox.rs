@@ -364,7 +364,7 @@ fn pipelined_commands_size_limit_and_inbox_cap() {
     c.send(b"EHLO raw.example\r\n");
     let ehlo = c.reply();
     assert!(ehlo.contains("250-SIZE 10000\r\n"), "{ehlo}");
-    assert!(ehlo.ends_with("250 CHUNKING\r\n"), "{ehlo}");
+    assert!(ehlo.ends_with("250 DSN\r\n"), "{ehlo}");
 
     // Declared too big: refused at MAIL.
     c.send(b"MAIL FROM:<a@example.org> SIZE=20000\r\n");
@@ -466,7 +466,7 @@ fn starttls_discards_commands_pipelined_in_clear_text() {
             }
         }
     };
-    assert_eq!(read_reply(), "250 CHUNKING\r\n");
+    assert_eq!(read_reply(), "250 DSN\r\n");
     assert_eq!(read_reply(), "503 5.5.1 Need MAIL command first\r\n");
     assert!(read_reply().starts_with("221 "));
     assert!(sandbox.inbox().is_empty());
@@ -474,7 +474,11 @@ fn starttls_discards_commands_pipelined_in_clear_text() {
 
 #[test]
 fn stop_is_prompt_with_idle_clients_and_connections_are_capped() {
-    let sandbox = start(SandboxConfig::default());
+    // All from 127.0.0.1: the per-address cap is lifted to show the global one.
+    let sandbox = start(SandboxConfig {
+        max_per_client: MAX_CONNECTIONS,
+        ..SandboxConfig::default()
+    });
     let addr = sandbox.local_addr();
     let mut idle = Raw::connect(addr);
     // Fill every slot, then one more is turned away.
@@ -668,6 +672,22 @@ fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
     let line = server.line_with("#2 ");
     assert!(
         line.contains("(TLS, user someone)") && line.contains("attachments: notes.txt"),
+        "{line}"
+    );
+
+    // A refusal is printed too, with `!`, whom and why.
+    {
+        let mut raw = TcpStream::connect(addr).unwrap();
+        raw.write_all(b"MAIL FROM:<a@example.org>\r\nQUIT\r\n").unwrap();
+        let mut rest = String::new();
+        raw.set_read_timeout(Some(WAIT)).unwrap();
+        let _ = raw.read_to_string(&mut rest);
+        assert!(rest.contains("503 5.5.1"), "{rest}");
+    }
+    let line = server.line_with("  !  ");
+    assert!(
+        line.contains(" UTC  !  127.0.0.1:")
+            && line.ends_with("MAIL: 503 5.5.1 Send EHLO or HELO first"),
         "{line}"
     );
 

@@ -56,6 +56,19 @@ pub(crate) enum Action {
     Close,
 }
 
+/// What the session waits for from the client, for the connection's
+/// timers: none between commands, a whole command (or AUTH exchange)
+/// within its deadline, or message data at a minimum rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// Between commands: nothing of the next one has come.
+    Idle,
+    /// Part of a command line has come, or an AUTH exchange is under way.
+    Command,
+    /// Message data (DATA or a BDAT chunk).
+    Data,
+}
+
 /// What the session is reading.
 enum Mode {
     /// Command lines.
@@ -118,6 +131,13 @@ pub(crate) struct Session {
     tx: Transaction,
     input: Vec<u8>,
     out: Vec<u8>,
+    /// The command being answered (its verb), for the incidents.
+    verb: &'static str,
+    /// Every refusal or error sent since the last
+    /// [`Session::take_incidents`], as `VERB: reply`.
+    incidents: Vec<String>,
+    /// Command lines (AUTH responses too) and messages completed so far.
+    completed: u64,
 }
 
 impl Session {
@@ -132,6 +152,9 @@ impl Session {
             tx: Transaction::default(),
             input: Vec::new(),
             out: Vec::new(),
+            verb: "connect",
+            incidents: Vec::new(),
+            completed: 0,
         };
         s.say(Reply::new(
             ReplyCode::READY,
@@ -151,13 +174,41 @@ impl Session {
         std::mem::take(&mut self.out)
     }
 
-    /// The client waited on too long: say so (the connection then closes).
-    pub fn timed_out(&mut self) {
+    /// Ends the session with a `421` saying why (the connection then closes).
+    pub fn close_with(&mut self, code: EnhancedCode, why: &str) {
+        self.verb = "closed";
         self.reply(
             ReplyCode::UNAVAILABLE,
-            EnhancedCode::TIMED_OUT,
-            &format!("{SERVER_NAME} Error: timeout exceeded"),
+            code,
+            &format!("{SERVER_NAME} {why}"),
         );
+    }
+
+    /// How many command lines (AUTH responses too) and messages have been
+    /// completed: a change means the client made progress.
+    pub fn completed(&self) -> u64 {
+        self.completed
+    }
+
+    /// What the session waits for now.
+    pub fn waiting(&self) -> Waiting {
+        match &self.mode {
+            Mode::Data(_) | Mode::DataDiscard(_) | Mode::Bdat { .. } | Mode::BdatDiscard { .. } => {
+                Waiting::Data
+            }
+            Mode::AuthPlain | Mode::AuthLoginUser | Mode::AuthLoginPassword(_) | Mode::SkipLine => {
+                Waiting::Command
+            }
+            Mode::Command if self.input.is_empty() => Waiting::Idle,
+            Mode::Command => Waiting::Command,
+        }
+    }
+
+    /// The refusals and errors sent since the last call, each as
+    /// `VERB: reply` (`MAIL: 552 5.3.4 Message size exceeds…`). Client
+    /// words are never in them but the verb; AUTH's never at all.
+    pub fn take_incidents(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.incidents)
     }
 
     /// The TLS handshake after STARTTLS succeeded: everything known from
@@ -274,6 +325,7 @@ impl Session {
     }
 
     fn line_too_long(&mut self) {
+        self.verb = "over-long line";
         self.reply(
             ReplyCode::UNRECOGNIZED,
             EnhancedCode::SYNTAX_ERROR,
@@ -282,6 +334,7 @@ impl Session {
     }
 
     fn line(&mut self, line: &[u8], deliver: &mut Deliver<'_>) -> Action {
+        self.completed += 1;
         match std::mem::replace(&mut self.mode, Mode::Command) {
             Mode::AuthPlain => {
                 self.auth_plain(line);
@@ -304,6 +357,16 @@ impl Session {
     }
 
     fn command(&mut self, line: &[u8], deliver: &mut Deliver<'_>) -> Action {
+        self.verb = verb(line);
+        if self.verb == "MAIL" && absurd_size(line) {
+            // smtp-proto wraps a SIZE past usize::MAX round to a small number.
+            let text = format!(
+                "Message size exceeds fixed limit of {} bytes",
+                self.limits.max_size
+            );
+            self.reply(ReplyCode::TOO_BIG, EnhancedCode::TOO_BIG, &text);
+            return Action::Continue;
+        }
         let request = match Request::parse(&mut line.iter()) {
             Ok(r) => r,
             Err(e) => {
@@ -422,8 +485,45 @@ impl Session {
     }
 
     fn say(&mut self, reply: Reply) {
+        if reply.code.0 >= 400 {
+            let text = reply.lines.first().map_or("", String::as_str);
+            self.incidents
+                .push(format!("{}: {} {text}", self.verb, reply.code));
+        }
         reply.encode(&mut self.out);
     }
+}
+
+/// The command's verb, from a fixed list (the client's own words are not
+/// kept): what an incident names.
+fn verb(line: &[u8]) -> &'static str {
+    const VERBS: [&str; 16] = [
+        "EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "HELP",
+        "STARTTLS", "AUTH", "EXPN", "LHLO", "ETRN",
+    ];
+    let word = line
+        .split(|b| b.is_ascii_whitespace() || *b == b':')
+        .next()
+        .unwrap_or_default();
+    VERBS
+        .iter()
+        .find(|v| v.as_bytes().eq_ignore_ascii_case(word))
+        .copied()
+        .unwrap_or("unknown command")
+}
+
+/// True when MAIL FROM's `SIZE=` is all digits but past what a u64 holds.
+fn absurd_size(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    text.split_ascii_whitespace().skip(1).any(|param| {
+        let Some((name, value)) = param.split_once('=') else {
+            return false;
+        };
+        name.eq_ignore_ascii_case("SIZE")
+            && !value.is_empty()
+            && value.bytes().all(|b| b.is_ascii_digit())
+            && value.parse::<u64>().is_err()
+    })
 }
 
 #[cfg(test)]

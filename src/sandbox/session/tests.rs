@@ -279,9 +279,13 @@ fn a_storage_failure_is_a_temporary_error() {
 fn timeout_reply() {
     let mut s = Session::new(LIMITS);
     s.take_output();
-    s.timed_out();
+    s.close_with(EnhancedCode::TIMED_OUT, "Error: timeout exceeded");
     assert_eq!(
         s.take_output(),
         b"421 4.4.2 postscope.sandbox Error: timeout exceeded\r\n"
+    );
+    assert_eq!(
+        s.take_incidents(),
+        ["closed: 421 4.4.2 postscope.sandbox Error: timeout exceeded"]
     );
 }

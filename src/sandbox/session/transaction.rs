@@ -226,6 +226,7 @@ impl Session {
         if is_last {
             self.finish_message(deliver);
         } else {
+            self.completed += 1;
             self.reply(
                 ReplyCode::OK,
                 EnhancedCode::OK,
@@ -236,6 +237,7 @@ impl Session {
 
     pub(super) fn finish_message(&mut self, deliver: &mut Deliver<'_>) {
         self.mode = Mode::Command;
+        self.completed += 1;
         let tx = std::mem::take(&mut self.tx);
         if tx.too_big {
             return self.reply(
