@@ -1103,3 +1103,26 @@ fn the_delivery_notices_row_asks_the_sandbox_for_dsn() {
         "Delivery notices asked for (DSN): RET=HDRS ENVID=run42 NOTIFY=SUCCESS,FAILURE ORCPT 1 of 1"
     ));
 }
+
+#[test]
+fn the_inbox_lists_what_the_sandbox_refused() {
+    use std::io::{Read, Write};
+    let mut h = with_sandbox();
+    let addr = h.state().sandbox().unwrap().local_addr();
+    let mut raw = std::net::TcpStream::connect(addr).unwrap();
+    raw.write_all(b"RCPT TO:<b@example.org>\r\nQUIT\r\n")
+        .unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = String::new();
+    let _ = raw.read_to_string(&mut rest);
+    assert!(rest.contains("503 5.5.1"), "{rest}");
+    h.get_by_label("Sandbox inbox (0)").click();
+    h.run();
+    step_until(&mut h, "the refusal to be recorded", |app| {
+        !app.sandbox().unwrap().inbox().incidents().is_empty()
+    });
+    h.run();
+    h.get_by_label("⚠ Refusals and errors (1)").click();
+    h.run();
+    assert!(shows(&h, "RCPT: 503 5.5.1 Need MAIL command first"));
+}

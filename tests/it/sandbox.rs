@@ -678,7 +678,8 @@ fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
     // A refusal is printed too, with `!`, whom and why.
     {
         let mut raw = TcpStream::connect(addr).unwrap();
-        raw.write_all(b"MAIL FROM:<a@example.org>\r\nQUIT\r\n").unwrap();
+        raw.write_all(b"MAIL FROM:<a@example.org>\r\nQUIT\r\n")
+            .unwrap();
         let mut rest = String::new();
         raw.set_read_timeout(Some(WAIT)).unwrap();
         let _ = raw.read_to_string(&mut rest);
