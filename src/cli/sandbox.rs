@@ -29,10 +29,10 @@ pub struct SandboxArgs {
     /// CA certificate to DIR/sandbox-ca.pem (for --ca-file). DIR is created if missing.
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
-    /// The most connections at once; past it a newcomer pushes out the
+    /// The most sessions at once; past it a newcomer pushes out the
     /// session longest without a complete command (if over --evict-after).
     #[arg(long, value_name = "N", default_value_t = sandbox::MAX_CONNECTIONS, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
-    pub max_connections: usize,
+    pub max_sessions: usize,
     /// The most connections from one client address, pushed out the same way.
     #[arg(long, value_name = "N", default_value_t = sandbox::MAX_PER_CLIENT, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
     pub max_per_client: usize,
@@ -71,7 +71,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     let config = SandboxConfig {
         listen: args.listen,
         save_dir: args.save_dir.clone(),
-        max_connections: args.max_connections,
+        max_connections: args.max_sessions,
         max_per_client: args.max_per_client,
         evict_after: Duration::from_secs(args.evict_after),
         idle_timeout: Duration::from_secs(args.idle_timeout),
