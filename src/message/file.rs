@@ -200,7 +200,12 @@ impl BodySource for FileBody {
     }
     fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         Ok(match &self.data {
-            Data::Regular(path) => Box::new(File::open(path)?),
+            Data::Regular(path) => Box::new(Exactly {
+                file: File::open(path)?,
+                path,
+                size: self.size,
+                left: self.size,
+            }),
             Data::Memory(bytes) => Box::new(bytes.as_slice()),
             Data::Spooled(file) => {
                 let mut file: &File = file;
@@ -208,6 +213,43 @@ impl BodySource for FileBody {
                 Box::new(file)
             }
         })
+    }
+}
+
+/// A regular file read as it is sent, which must still hold exactly the
+/// bytes counted before connecting (SIZE was declared from them). One that
+/// grew or shrank is an error before its last byte goes out, so the
+/// session drops the connection before the final dot or `BDAT LAST`.
+struct Exactly<'a> {
+    file: File,
+    path: &'a Path,
+    size: u64,
+    left: u64,
+}
+
+impl Exactly<'_> {
+    fn changed(&self, how: &str) -> io::Error {
+        io::Error::other(format!(
+            "the message file {} {how} while it was being sent (it had {} bytes, declared in \
+             SIZE): the connection was dropped before the end of the message, so nothing was \
+             delivered; send it again when it no longer changes",
+            self.path.display(),
+            self.size
+        ))
+    }
+}
+
+impl Read for Exactly<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && self.left > 0 {
+            return Err(self.changed("shrank"));
+        }
+        if n as u64 > self.left {
+            return Err(self.changed("grew"));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -237,6 +279,25 @@ mod tests {
         assert_eq!(all(&body), message.as_bytes());
         assert_eq!(all(&body), message.as_bytes());
         assert_eq!(body.size(), Some(message.len() as u64));
+    }
+
+    #[test]
+    fn a_regular_file_that_changes_while_sent_is_an_error_before_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.eml");
+        std::fs::write(&path, b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        let body = FileBody::open(&path, 1000).unwrap();
+        assert_eq!(all(&body), b"Subject: x\r\n\r\nbody\r\n");
+        for (contents, how) in [
+            (&b"Subject: x\r\n\r\nbody\r\nmore\r\n"[..], "grew"),
+            (b"Subject: x\r\n", "shrank"),
+        ] {
+            std::fs::write(&path, contents).unwrap();
+            let mut out = Vec::new();
+            let e = body.open().unwrap().read_to_end(&mut out).unwrap_err();
+            assert!(e.to_string().contains(how), "{e}");
+            assert!(e.to_string().contains("nothing was delivered"), "{e}");
+        }
     }
 
     #[test]

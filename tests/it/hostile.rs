@@ -465,3 +465,47 @@ fn implicit_tls_fake_server_with_insecure_delivers() {
     let v = run.json();
     assert_eq!(v["tls"]["verification"]["result"], "not_verified", "{v}");
 }
+
+#[test]
+fn an_eml_file_that_grows_during_the_send_is_never_delivered() {
+    let work = Work::new();
+    let path = work.file("growing.eml", b"Subject: grows\r\n\r\nfirst part\r\n");
+    let appended = path.clone();
+    let server = FakeServer::start(move |mut c| {
+        c.send(b"220 fake.test ESMTP\r\n");
+        exchange(&mut c, "EHLO ", "250-fake.test\r\n250 SIZE 1000000\r\n");
+        let mail = exchange(&mut c, "MAIL FROM:", "250 ok\r\n");
+        exchange(&mut c, "RCPT TO:", "250 ok\r\n");
+        // The file changes after SIZE was declared.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&appended)
+            .unwrap();
+        std::io::Write::write_all(&mut file, b"a line added meanwhile\r\n").unwrap();
+        exchange(&mut c, "DATA", "354 go ahead\r\n");
+        (mail, c.until_dot())
+    });
+    let run = work
+        .postscope()
+        .args(["send", "--server", &server.addr(), "--timeout", "20"])
+        .args([
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+        ])
+        .arg("--eml")
+        .arg(&path)
+        .run();
+    let (mail, data) = server.join().expect("the client connected");
+    assert!(mail.contains("SIZE=30"), "{mail}");
+    assert!(
+        !data.ends_with(b"\r\n.\r\n"),
+        "the final dot went out: {}",
+        String::from_utf8_lossy(&data)
+    );
+    run.expect_status(1)
+        .stderr_contains("grew while it was being sent");
+}
