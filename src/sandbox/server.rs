@@ -65,7 +65,7 @@ impl Sandbox {
     pub fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let certs = Certs::generate().map_err(SandboxError::Certificate)?;
         if let Some(dir) = &config.save_dir {
-            std::fs::create_dir_all(dir).map_err(|source| SandboxError::SaveDir {
+            crate::store::create_private_dirs(dir).map_err(|source| SandboxError::SaveDir {
                 path: dir.clone(),
                 source,
             })?;

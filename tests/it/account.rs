@@ -109,6 +109,18 @@ fn a_saved_account_sends_without_retyping_and_no_password_touches_the_disk() {
             PASSWORD,
         );
     }
+    // And every file and folder Postscope made is private.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for (path, _) in &files {
+            assert_eq!(mode(path), 0o600, "{}", path.display());
+            let folder = path.parent().unwrap();
+            if folder.ends_with("postscope") || folder.parent().unwrap().ends_with("postscope") {
+                assert_eq!(mode(folder), 0o700, "{}", folder.display());
+            }
+        }
+    }
 
     work.postscope()
         .args(["account", "remove", &name])

@@ -700,6 +700,11 @@ fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
         .collect();
     saved.sort();
     assert_eq!(saved.len(), 2, "{saved:?}");
+    for path in &saved {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "captured mail is private: {}", path.display());
+    }
     let names: Vec<String> = saved
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
