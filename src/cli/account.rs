@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::{SecurityArgs, UsageError, usage_failure};
+use super::{SecurityArgs, UsageError, failure};
 use crate::app::SecretProblem;
 use crate::store::DataDirs;
 use crate::store::accounts::{self, Change, IfNoKeychain};
@@ -106,7 +106,8 @@ pub fn run(command: AccountCommand) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => usage_failure(&e),
+        // Nothing is sent by an account command: no "nothing was sent".
+        Err(e) => failure(&e, ""),
     }
 }
 

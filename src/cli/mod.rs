@@ -421,14 +421,16 @@ enum Request {
 }
 
 fn usage_failure(e: &UsageError) -> ExitCode {
+    failure(e, "\nnothing was sent.")
+}
+
+/// `error: …` and exit 1, with `tail` after the error's own words.
+fn failure(e: &UsageError, tail: &str) -> ExitCode {
     let mut err = anstream::stderr();
     let style = anstyle::Style::new()
         .bold()
         .fg_color(Some(anstyle::AnsiColor::Red.into()));
-    let _ = std::io::Write::write_fmt(
-        &mut err,
-        format_args!("{style}error:{style:#} {e}\nnothing was sent.\n"),
-    );
+    let _ = std::io::Write::write_fmt(&mut err, format_args!("{style}error:{style:#} {e}{tail}\n"));
     ExitCode::from(1)
 }
 

@@ -269,6 +269,10 @@ fn hint(remedy: Remedy) -> &'static str {
         }
         Remedy::SendWithoutLogin => "use --auth none to send without logging in",
         Remedy::AllowPartial => "use --allow-partial to deliver to the accepted recipients",
+        Remedy::TryImplicitTls => {
+            "a port that expects TLS from the first byte (implicit TLS, as on 465) says \
+             nothing until the client starts it: try --tls implicit"
+        }
         Remedy::SendWithoutDsn => {
             "leave out --dsn-notify, --dsn-ret and --dsn-envid to send without asking for \
              delivery notices"

@@ -116,6 +116,11 @@ fn split_list(input: &str) -> Vec<&str> {
 
 /// Explains, in plain words, why lettre rejected `entry`.
 fn diagnose(entry: &str, err: &AddressError) -> String {
+    if entry.chars().any(char::is_control) {
+        return "it has a line break or another control character in it: an address is \
+                one line (a CR or LF in one could inject SMTP commands or headers)"
+            .into();
+    }
     // Blank out quoted strings so that their contents do not confuse the checks.
     let mut outside = String::with_capacity(entry.len());
     let (mut in_quotes, mut escaped) = (false, false);

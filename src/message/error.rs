@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::Field;
+use crate::smtp::transcript::escape_controls;
 
 /// Why a [`Draft`](super::Draft) could not be turned into a message.
 ///
@@ -13,8 +14,9 @@ use super::Field;
 pub enum BuildError {
     /// An entry of an address field is not a valid mailbox.
     #[error(
-        "{field}: \"{input}\" is not a valid address: {reason}; \
-         write it as name@example.org or Name <name@example.org>"
+        "{field}: \"{}\" is not a valid address: {reason}; \
+         write it as name@example.org or Name <name@example.org>",
+        escape_controls(.input)
     )]
     InvalidAddress {
         /// The header field the entry came from.
@@ -82,7 +84,7 @@ pub enum BuildError {
     },
 
     /// An extra raw header is malformed or clashes with a header Postscope sets.
-    #[error("header \"{header}\": {reason}")]
+    #[error("header \"{}\": {reason}", escape_controls(.header))]
     InvalidHeader {
         /// The header line as given.
         header: String,

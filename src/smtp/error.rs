@@ -218,12 +218,15 @@ pub enum SessionError {
     #[error("cannot log in: {0}")]
     Auth(#[from] super::sasl::SaslError),
     /// No reply within the stage's time limit.
-    #[error("timed out after {} s waiting for the server during {stage}", after.as_secs())]
+    #[error("timed out after {} s waiting for the server during {stage}{}", after.as_secs(), if *silent { " (it sent nothing at all after the connection opened)" } else { "" })]
     Timeout {
         /// The stage that waited.
         stage: Stage,
         /// How long it waited.
         after: Duration,
+        /// Nothing at all came after connecting in clear text: the port
+        /// may expect TLS from the first byte.
+        silent: bool,
     },
     /// The connection closed or broke with no reply to blame.
     #[error("the connection closed unexpectedly during {stage}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -333,6 +336,9 @@ pub enum Remedy {
     AllowPartial,
     /// The server lacks DSN: send without asking for delivery notices.
     SendWithoutDsn,
+    /// The server said nothing after the connection opened: the port may
+    /// expect TLS from the first byte (implicit TLS).
+    TryImplicitTls,
     /// The server's certificate comes from a CA this machine does not
     /// trust: trust that CA's certificate, or (testing only) skip the check.
     TrustIssuer,
@@ -407,6 +413,7 @@ impl SessionError {
             SessionError::Missing {
                 what: Missing::Dsn, ..
             } => Some(Remedy::SendWithoutDsn),
+            SessionError::Timeout { silent: true, .. } => Some(Remedy::TryImplicitTls),
             SessionError::RecipientsRefused {
                 accepted,
                 delivered: 0,
@@ -479,7 +486,8 @@ mod tests {
         assert_eq!(
             SessionError::Timeout {
                 stage: Stage::Rcpt,
-                after: Duration::from_secs(300)
+                after: Duration::from_secs(300),
+                silent: false,
             }
             .exit_status(),
             24

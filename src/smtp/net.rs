@@ -28,6 +28,9 @@ impl Target {
         if s.is_empty() {
             return Err("empty");
         }
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("a host name has no spaces, line breaks or control characters");
+        }
         let port = |p: &str| {
             p.parse::<u16>()
                 .ok()

@@ -32,6 +32,10 @@ pub fn remedy(remedy: Remedy) -> &'static str {
         }
         Remedy::SendWithoutLogin => "Set Login to “None” to send without logging in",
         Remedy::AllowPartial => "Remove the refused addresses, or correct them, and send again",
+        Remedy::TryImplicitTls => {
+            "A port that expects TLS from the first byte says nothing until it starts: \
+             choose “TLS (implicit, port 465)” under Security"
+        }
         Remedy::SendWithoutDsn => {
             "Set Delivery notices to “Server default” under “Cc, Bcc, Reply-To…” to send \
              without asking for them"
@@ -55,6 +59,7 @@ mod tests {
             Remedy::SendWithoutLogin,
             Remedy::AllowPartial,
             Remedy::SendWithoutDsn,
+            Remedy::TryImplicitTls,
             Remedy::TrustIssuer,
         ] {
             assert!(!remedy(r).contains("--"), "{}", remedy(r));

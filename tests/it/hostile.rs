@@ -262,6 +262,29 @@ fn json_reports_a_timeout() {
     assert_eq!(v["outcome"], "failed", "{v}");
     assert_eq!(v["error"]["stage"], "greeting", "{v}");
     assert_eq!(v["error"]["timeout"], true, "{v}");
+    // Not a byte came: the port may expect implicit TLS, and the hint says so.
+    let hint = v["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("--tls implicit"), "{v}");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("sent nothing at all"), "{v}");
+}
+
+#[test]
+fn a_half_greeting_then_silence_gets_no_implicit_tls_hint() {
+    let server = FakeServer::start(|mut c| {
+        c.send(b"220-fake.test slow\r\n");
+        c.until_eof()
+    });
+    let work = Work::new();
+    let run = work
+        .postscope()
+        .args(send_args_with_timeout(&server.addr(), "1"))
+        .args(["--tls", "none", "--json"])
+        .run();
+    server.join();
+    run.expect_status(21);
+    let v = run.json();
+    assert_eq!(v["error"]["hint"], serde_json::Value::Null, "{v}");
 }
 
 #[test]

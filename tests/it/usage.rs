@@ -194,3 +194,38 @@ fn lint_finds_what_is_wrong_and_passes_what_postscope_builds() {
     missing.expect_status(2).stderr_contains("cannot read");
     work.postscope().arg("lint").run().expect_status(2);
 }
+
+#[test]
+fn a_line_break_in_an_address_is_named_and_never_echoed_raw() {
+    let work = Work::new();
+    let err = usage_error(
+        &work,
+        &["--cc", "c@example.org\r\nRCPT TO:<evil@example.org>"],
+    );
+    assert!(err.contains("line break"), "{err}");
+    assert!(err.contains("c@example.org\\x0d\\x0aRCPT"), "{err}");
+    assert!(!err.contains('\r'), "{err:?}");
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "the error and 'nothing was sent': {err:?}"
+    );
+    let run = work
+        .postscope()
+        .args(["send", "--server", "bad\nhost", "--from", "a@example.org"])
+        .args(["--to", "b@example.org", "--body", "x"])
+        .run();
+    run.expect_status(1)
+        .stderr_contains("\"bad\\nhost\": a host name has no spaces, line breaks");
+}
+
+#[test]
+fn an_account_command_does_not_say_nothing_was_sent() {
+    let work = Work::new();
+    let run = work
+        .postscope()
+        .args(["account", "remove", "no-such-account"])
+        .run();
+    run.expect_status(1).stderr_contains("no account named");
+    assert!(!run.stderr.contains("nothing was sent"), "{}", run.dump());
+}

@@ -112,6 +112,8 @@ pub struct Session {
     report: Report,
     /// The error to finish with once QUIT is answered.
     failure: Option<SessionError>,
+    /// Some byte has come from the server.
+    heard: bool,
 }
 
 impl Session {
@@ -122,6 +124,7 @@ impl Session {
             config,
             start: now,
             parser: ReplyParser::default(),
+            heard: false,
             transmit: Vec::new(),
             events: VecDeque::new(),
             expect: VecDeque::new(),
@@ -197,6 +200,7 @@ impl Session {
             }
             _ => {}
         }
+        self.heard |= !bytes.is_empty();
         self.parser.push(bytes);
         while !self.is_finished() {
             match self.parser.next_line() {
@@ -266,11 +270,16 @@ impl Session {
             ),
             _ => {
                 let stage = self.stage;
+                // Not a byte in clear text: the port may expect TLS first.
+                let silent = stage == Stage::Greeting
+                    && !self.heard
+                    && self.config.tls != crate::smtp::TlsMode::Implicit;
                 self.fail(
                     now,
                     SessionError::Timeout {
                         stage,
                         after: limit,
+                        silent,
                     },
                 );
             }

@@ -462,9 +462,11 @@ fn greeting_waits_300_seconds_by_default() {
         error,
         SessionError::Timeout {
             stage: Stage::Greeting,
-            after: secs(300)
+            after: secs(300),
+            silent: true,
         }
     );
+    assert_eq!(error.remedy(), Some(crate::smtp::Remedy::TryImplicitTls));
     assert_eq!(error.exit_status(), 21);
     assert!(s.client_lines().is_empty());
 }
@@ -573,7 +575,9 @@ fn every_wait_times_out_in_its_own_stage() {
             s.error(),
             SessionError::Timeout {
                 stage: *stage,
-                after: secs(5)
+                after: secs(5),
+                // Nothing at all before the greeting: perhaps implicit TLS.
+                silent: replies == 0,
             },
             "after {replies} replies"
         );
