@@ -9,6 +9,15 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(command) => postscope::cli::run(command),
+        #[cfg(feature = "gui")]
         None => postscope::ui::run(),
+        #[cfg(not(feature = "gui"))]
+        None => {
+            eprintln!(
+                "this postscope was built without the window (no \"gui\" feature): \
+                 give a subcommand, e.g. postscope send --help"
+            );
+            ExitCode::from(1)
+        }
     }
 }

@@ -62,8 +62,9 @@ mod dsn;
 mod inbox;
 #[cfg(test)]
 mod pair;
+mod saver;
 mod server;
-mod session;
+pub(crate) mod session;
 mod timers;
 mod tls;
 

@@ -15,6 +15,7 @@ use crate::smtp::net::Conn;
 use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
 
 use super::inbox::{Captured, Inbox, Summary};
+use super::saver::Saver;
 use super::session::{Action, Delivery, Limits, Session};
 use super::timers::Timers;
 use super::tls::Certs;
@@ -40,6 +41,8 @@ struct Shared {
     limits: Limits,
     config: SandboxConfig,
     started: Instant,
+    /// Saves to `config.save_dir`, with a group commit.
+    saver: Option<Saver>,
 }
 
 impl Shared {
@@ -94,6 +97,10 @@ impl Sandbox {
             },
             config: config.clone(),
             started: Instant::now(),
+            saver: match &config.save_dir {
+                Some(_) => Some(Saver::start().map_err(SandboxError::Thread)?),
+                None => None,
+            },
         });
         let accept_thread = {
             let stop = Arc::clone(&stop);
@@ -432,10 +439,9 @@ fn log_incidents(shared: &Shared, peer: SocketAddr, session: &mut Session) {
 fn deliver(shared: &Shared, peer: SocketAddr, d: Delivery) -> Result<u64, String> {
     let id = shared.inbox.next_id();
     let received = SystemTime::now();
-    if let Some(dir) = &shared.config.save_dir {
+    if let (Some(dir), Some(saver)) = (&shared.config.save_dir, &shared.saver) {
         let path = dir.join(format!("{}-{id:06}.eml", file_timestamp(received)));
-        crate::store::write_atomically(&path, &d.raw)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        saver.save(&path, &d.raw)?;
     }
     let summary = Summary::parse(&d.raw);
     let findings = crate::message::lint::lint(&d.raw);

@@ -72,7 +72,17 @@ impl Capability {
             Some(i) => (&line[..i], line[i + 1..].trim()),
             None => (line, ""),
         };
-        if keyword.is_empty() {
+        // RFC 5321 §4.1.1.1: ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT
+        // / "-"). Anything else (control characters, found by fuzzing) is
+        // not an extension and is passed over.
+        let keyword_ok = keyword
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && keyword
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !keyword_ok {
             return None;
         }
         let upper = keyword.to_ascii_uppercase();

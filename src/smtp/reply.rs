@@ -240,8 +240,9 @@ impl Reply {
     }
 
     /// Appends the reply as it goes on the wire: `250-text` for every line
-    /// but the last, `250 text` for it, each ended by CRLF. Line breaks in
-    /// the text cannot end a line early: they become spaces.
+    /// but the last, `250 text` for it, each ended by CRLF. Control
+    /// characters in the text (a line break, a NUL) become spaces, so no
+    /// line ends early and no client sees them.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let last = self.lines.len().saturating_sub(1);
         let empty = [String::new()];
@@ -253,10 +254,16 @@ impl Reply {
         for (i, line) in lines.iter().enumerate() {
             let sep = if i == last { ' ' } else { '-' };
             out.extend_from_slice(format!("{}{sep}", self.code).as_bytes());
-            out.extend(
-                line.bytes()
-                    .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-            );
+            // No control character reaches the wire: a client's words
+            // echoed back (an EHLO name with NULs, found by fuzzing) are
+            // spaced out, never a line break or a NUL.
+            out.extend(line.bytes().map(|b| {
+                if b.is_ascii_control() && b != b'\t' {
+                    b' '
+                } else {
+                    b
+                }
+            }));
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -308,6 +315,10 @@ pub enum ParseError {
     /// A NUL byte in a reply line.
     #[error("the server sent a NUL byte in a reply line")]
     Nul,
+    /// A CR inside a reply line, not before its LF (found by fuzzing: it
+    /// was kept in the text, where a terminal would act on it).
+    #[error("the server sent a bare CR inside a reply line: {0:?}")]
+    BareCr(String),
     /// A line that does not start with a three-digit code and a separator.
     #[error("the server sent something that is not an SMTP reply: {0:?}")]
     Malformed(String),
@@ -387,6 +398,11 @@ impl ReplyParser {
         };
         if body.contains(&0) {
             return Err(ParseError::Nul);
+        }
+        if body.contains(&b'\r') {
+            return Err(ParseError::BareCr(
+                String::from_utf8_lossy(body).into_owned(),
+            ));
         }
         let raw = String::from_utf8_lossy(body).into_owned();
         let (code, last, text) = split_line(&raw)?;
@@ -602,6 +618,10 @@ mod tests {
         ));
         assert!(matches!(parse_all(b"220 ok\n"), Err(ParseError::BareLf(_))));
         assert_eq!(parse_all(b"220 o\0k\r\n"), Err(ParseError::Nul));
+        assert!(matches!(
+            parse_all(b"354 \rBDAT 3 LAST\r\n"),
+            Err(ParseError::BareCr(_))
+        ));
         assert_eq!(
             parse_all(b"250-a\r\n550 b\r\n"),
             Err(ParseError::MixedCodes {
