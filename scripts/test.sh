@@ -91,8 +91,9 @@ python3 scripts/layout.py
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (-D warnings)"
+step "cargo clippy (-D warnings), with and without the window"
 cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --locked --no-default-features -- -D warnings
 
 step "cargo test (inside a private D-Bus session with an unlocked gnome-keyring)"
 # The keychain tests talk to a real Secret Service. The session bus and the
@@ -105,3 +106,6 @@ XDG_DATA_HOME="$POSTSCOPE_KEYRING_HOME" \
     printf "%s" "postscope-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     exec cargo test --locked
   '
+
+step "Fuzz targets, ${POSTSCOPE_FUZZ_SECONDS:-5} s each from the seeds (bash scripts/fuzz.sh SECONDS for longer)"
+bash scripts/fuzz.sh "${POSTSCOPE_FUZZ_SECONDS:-5}"
