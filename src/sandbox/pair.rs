@@ -96,6 +96,8 @@ struct Pair {
     now: Instant,
     /// The server said goodbye and closed the connection.
     closed: bool,
+    /// The message the client sends.
+    message: Vec<u8>,
 }
 
 impl Pair {
@@ -119,6 +121,7 @@ impl Pair {
             transcript: Vec::new(),
             now,
             closed: false,
+            message: MESSAGE.to_vec(),
         }
     }
 
@@ -194,7 +197,7 @@ impl Pair {
                 match event {
                     Event::StartTls => self.start_tls(),
                     Event::NeedBody => {
-                        for piece in MESSAGE.chunks(7) {
+                        for piece in self.message.chunks(7) {
                             self.client.push_body(self.now, piece);
                         }
                         self.client.end_body(self.now);
@@ -419,4 +422,65 @@ fn stopping_after_data_sends_no_message() {
     // DATA, not BDAT, so there is a 354 to stop at; the sandbox got nothing.
     assert!(pair.sent().contains(&"DATA"));
     assert!(pair.delivered.is_empty());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Any message the client is given arrives at the sandbox byte for
+    /// byte, line ends made CRLF (and a last one added), in clear text and
+    /// through STARTTLS.
+    #[test]
+    fn any_message_arrives_byte_for_byte(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(".".to_owned()),
+                proptest::strategy::Just("..".to_owned()),
+                proptest::strategy::Just(String::new()),
+                "[.]?[ -~]{0,30}",
+                "\\PC{0,12}",
+            ],
+            0..12,
+        ),
+        ends in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("\r\n"),
+                proptest::strategy::Just("\n"),
+                proptest::strategy::Just("\r"),
+            ],
+            12,
+        ),
+        tls in proptest::bool::ANY,
+    ) {
+        let mut message = b"Subject: p\r\n\r\n".to_vec();
+        for (line, end) in lines.iter().zip(&ends) {
+            message.extend_from_slice(line.as_bytes());
+            message.extend_from_slice(end.as_bytes());
+        }
+        let mode = if tls { TlsMode::StartTls } else { TlsMode::None };
+        let mut config = config(mode, AuthPlan::None, &["bob@example.org"]);
+        if let Job::Send(envelope) = &mut config.job {
+            envelope.size = Some(message.len() as u64);
+            envelope.eight_bit = !message.is_ascii();
+        }
+        let mut pair = Pair::new(config, LIMITS);
+        pair.message = message.clone();
+        let (_, result) = pair.run();
+        proptest::prop_assert!(result.is_ok(), "{result:?}");
+        // Worked out apart from the client's encoder: CRLF, lone CR and
+        // lone LF are each one line end, written CRLF.
+        let text = String::from_utf8(message).unwrap();
+        let mut expected = text.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n");
+        if !expected.ends_with("\r\n") {
+            expected.push_str("\r\n");
+        }
+        proptest::prop_assert_eq!(
+            String::from_utf8_lossy(&pair.delivered[0].raw),
+            expected
+        );
+    }
 }
