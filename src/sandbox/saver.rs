@@ -157,7 +157,7 @@ fn commit(batch: &[Job]) -> Vec<Result<(), String>> {
                 let _ = std::fs::remove_file(tmp);
                 return Err(why(&job.path, io::Error::new(e.kind(), e.to_string())));
             }
-            std::fs::rename(tmp, &job.path).map_err(|e| {
+            place(tmp, &job.path).map_err(|e| {
                 let _ = std::fs::remove_file(tmp);
                 why(&job.path, e)
             })?;
@@ -177,6 +177,36 @@ fn commit(batch: &[Job]) -> Vec<Result<(), String>> {
         .into_iter()
         .map(|r| r.and_then(|()| folder_sync.clone()))
         .collect()
+}
+
+/// Moves the temporary file to `path`, never over a file already there (a
+/// sandbox restarted within the same second numbers from 1 again; two may
+/// share a folder): then `NAME.2.eml`, `NAME.3.eml`… A hard link cannot
+/// replace anything; where there are none, a checked rename.
+fn place(tmp: &Path, path: &Path) -> io::Result<PathBuf> {
+    for n in 1..1000u32 {
+        let target = match n {
+            1 => path.to_owned(),
+            n => {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let ext = path.extension().unwrap_or_default().to_string_lossy();
+                path.with_file_name(format!("{stem}.{n}.{ext}"))
+            }
+        };
+        match std::fs::hard_link(tmp, &target) {
+            Ok(()) => {
+                std::fs::remove_file(tmp)?;
+                return Ok(target);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(_) if !target.exists() => {
+                std::fs::rename(tmp, &target)?;
+                return Ok(target);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("a thousand files of that name already"))
 }
 
 fn temporary(path: &Path) -> PathBuf {
@@ -250,6 +280,18 @@ mod tests {
             let meta = std::fs::metadata(dir.path().join("00-00.eml")).unwrap();
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_file_already_there_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20261203T120000Z-000001.eml");
+        std::fs::write(&path, b"from the last run").unwrap();
+        let saver = Saver::start().unwrap();
+        saver.save(&path, b"this run").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"from the last run");
+        let next = dir.path().join("20261203T120000Z-000001.2.eml");
+        assert_eq!(std::fs::read(next).unwrap(), b"this run");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::smtp::reply::{EnhancedCode, Reply, ReplyCode};
 
 use super::inbox::{Captured, Inbox, Summary};
 use super::saver::Saver;
-use super::session::{Action, Delivery, Limits, Session};
+use super::session::{Action, Delivery, Limits, Session, Waiting};
 use super::timers::Timers;
 use super::tls::Certs;
 use super::{CA_FILE_NAME, MAX_LINE, MAX_RECIPIENTS, SandboxConfig, SandboxError, file_timestamp};
@@ -173,6 +173,8 @@ struct Watch {
     last_done: AtomicU64,
     /// The accept thread pushed it out for a newcomer: say so and close.
     evicted: AtomicBool,
+    /// A message is coming in: pushed out only when no other session can be.
+    in_data: AtomicBool,
 }
 
 /// One live connection: its thread, and a clone of its socket to shut it
@@ -264,11 +266,13 @@ fn make_room(live: &[Live], ip: IpAddr, shared: &Shared) -> Result<(), String> {
     };
     let now = shared.millis();
     let stale = config.evict_after.as_millis() as u64;
+    // The stalest, sessions taking a message in last: an upload longer than
+    // `evict_after` is not idle, but 64 of them must not lock others out.
     let oldest = pool
         .into_iter()
         .map(|c| (c.watch.last_done.load(Ordering::Relaxed), c))
         .filter(|(at, _)| now.saturating_sub(*at) > stale)
-        .min_by_key(|(at, _)| *at);
+        .min_by_key(|(at, c)| (c.watch.in_data.load(Ordering::Relaxed), *at));
     match oldest {
         Some((_, c)) => {
             c.watch.evicted.store(true, Ordering::Relaxed);
@@ -299,27 +303,42 @@ fn refuse(mut stream: TcpStream, code: EnhancedCode, text: &str) {
 type Stream = Conn<ServerConnection>;
 
 /// Runs the server side of the TLS handshake on the TCP connection, within
-/// `limit`.
+/// `limit`. One socket read a turn, the time left worked out again each
+/// time: rustls's `complete_io` would keep reading a handshake trickled a
+/// byte every few seconds past any deadline.
 fn start_tls(stream: Stream, config: &Arc<ServerConfig>, limit: Duration) -> io::Result<Stream> {
     let Conn::Plain(mut tcp) = stream else {
         return Err(io::Error::other("TLS is already active"));
     };
     let deadline = Instant::now() + limit;
-    let mut tls = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
     let too_slow = || {
         io::Error::new(
             io::ErrorKind::TimedOut,
             format!("not complete within {} s", limit.as_secs_f32()),
         )
     };
+    let mut tls = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
     while tls.is_handshaking() {
+        while tls.wants_write() {
+            tls.write_tls(&mut tcp)?;
+        }
+        if !tls.is_handshaking() {
+            break;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(too_slow());
         }
         tcp.set_read_timeout(Some(left))?;
-        match tls.complete_io(&mut tcp) {
-            Ok(_) => {}
+        match tls.read_tls(&mut tcp) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {
+                if let Err(e) = tls.process_new_packets() {
+                    // Tell the client why (an alert), then give up.
+                    let _ = tls.write_tls(&mut tcp);
+                    return Err(io::Error::other(e));
+                }
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -331,13 +350,44 @@ fn start_tls(stream: Stream, config: &Arc<ServerConfig>, limit: Duration) -> io:
             Err(e) => return Err(e),
         }
     }
+    while tls.wants_write() {
+        tls.write_tls(&mut tcp)?;
+    }
     Ok(Conn::Tls(Box::new(StreamOwned::new(tls, tcp))))
+}
+
+/// One read from the socket and the plaintext it made. Inside TLS, rustls's
+/// own `read` goes on reading until a whole record has come, so a client
+/// trickling a record byte by byte would never let the clocks be looked
+/// at: here one socket read is one turn, and `WouldBlock` means "nothing
+/// whole yet".
+fn read_once(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
+    let s = match stream {
+        Conn::Plain(tcp) => return tcp.read(buf),
+        Conn::Tls(s) => s,
+    };
+    match s.conn.reader().read(buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        done => return done,
+    }
+    if s.conn.read_tls(&mut s.sock)? == 0 {
+        return Ok(0);
+    }
+    let state = s.conn.process_new_packets().map_err(io::Error::other);
+    while s.conn.wants_write() {
+        s.conn.write_tls(&mut s.sock)?;
+    }
+    state?;
+    s.conn.reader().read(buf)
 }
 
 /// Runs one connection to its end.
 fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared, watch: &Watch) {
     let config = &shared.config;
-    let _ = tcp.set_write_timeout(Some(config.idle_timeout));
+    // A client that sends but never reads its replies fills the socket:
+    // a write waits at most a command's time, so an evicted or timed-out
+    // session never lingers for long.
+    let _ = tcp.set_write_timeout(Some(config.command_timeout));
     let _ = tcp.set_nodelay(true);
     let mut session = Session::new(shared.limits);
     let mut stream: Stream = Conn::Plain(tcp);
@@ -352,7 +402,7 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared, watch: &Watch) {
         let _ = stream
             .tcp()
             .set_read_timeout(Some(wait.max(Duration::from_millis(1))));
-        let read = stream.read(&mut buf);
+        let read = read_once(&mut stream, &mut buf);
         if watch.evicted.load(Ordering::Relaxed) {
             session.close_with(
                 EnhancedCode::SECURITY_TEMPORARY,
@@ -393,6 +443,9 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared, watch: &Watch) {
         if session.completed() != before {
             watch.last_done.store(shared.millis(), Ordering::Relaxed);
         }
+        watch
+            .in_data
+            .store(session.waiting() == Waiting::Data, Ordering::Relaxed);
         clock.update(now, session.waiting(), session.completed() != before, n);
         if sent.is_err() {
             break;

@@ -88,7 +88,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     match serde_json::from_slice(&bytes) {
         Ok(value) => Ok(Some(value)),
         Err(e) => {
-            let kept = keep_aside(path).map_err(|source| ReadError::Io {
+            // The file itself, not a symbolic link to it: the link stays.
+            let kept = write_target(path).and_then(|p| keep_aside(&p));
+            let kept = kept.map_err(|source| ReadError::Io {
                 path: path.to_owned(),
                 source,
             })?;
@@ -223,7 +225,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         }
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The new name too: a crash must not lose a file whose save said
+        // it worked.
+        #[cfg(unix)]
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -307,6 +316,29 @@ mod tests {
         // No temporary left in either folder.
         assert_eq!(std::fs::read_dir(&dotfiles).unwrap().count(), 1);
         assert_eq!(std::fs::read_dir(&config).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_corrupt_symlinked_file_is_kept_aside_and_the_link_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.json");
+        std::fs::write(&target, b"{ broken").unwrap();
+        let link = dir.path().join("settings.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        let Err(ReadError::Corrupt { kept, .. }) = read_json::<u32>(&link) else {
+            panic!("not reported as corrupt")
+        };
+        let name = kept.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("real.json.corrupt-"), "{kept:?}");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        write_json(&link, &7).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"7\n");
     }
 
     #[test]

@@ -149,6 +149,41 @@ fn a_stalled_tls_handshake_is_dropped_on_time() {
 }
 
 #[test]
+fn a_handshake_trickled_byte_by_byte_is_dropped_on_time_too() {
+    let sandbox = start(SandboxConfig {
+        tls_timeout: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    });
+    let mut client = connect(sandbox.local_addr());
+    send(&mut client, b"EHLO trickle.example\r\nSTARTTLS\r\n");
+    while !line(&mut client).starts_with("220 ") {}
+    // A TLS record header promising 512 bytes of handshake, then one byte
+    // every 200 ms: each byte once restarted the wait.
+    let mut writer = client.get_ref().try_clone().unwrap();
+    let trickle = thread::spawn(move || {
+        let _ = writer.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]);
+        for _ in 0..30 {
+            thread::sleep(Duration::from_millis(200));
+            if writer.write_all(&[0x01]).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    until_closed(&mut client);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    trickle.join().unwrap();
+    sandbox
+        .inbox()
+        .wait_for_incident("within 1 s", Duration::from_secs(5))
+        .expect("the slow handshake is recorded");
+}
+
+#[test]
 fn message_data_below_the_floor_is_cut_off() {
     let sandbox = start(SandboxConfig {
         data_floor: DataFloor {
