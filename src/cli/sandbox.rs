@@ -33,31 +33,41 @@ pub struct SandboxArgs {
     /// session longest without a complete command (if over --evict-after).
     #[arg(long, value_name = "N", default_value_t = sandbox::MAX_CONNECTIONS, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
     pub max_sessions: usize,
-    /// The most connections from one client address, pushed out the same way.
-    #[arg(long, value_name = "N", default_value_t = sandbox::MAX_PER_CLIENT, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
-    pub max_per_client: usize,
+    /// The most sessions from one client address, pushed out the same way
+    /// (default: --max-sessions).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
+    pub max_sessions_per_client: Option<usize>,
+    /// The most recipients one message may have (452 4.5.3 past it).
+    #[arg(long, value_name = "N", default_value_t = sandbox::MAX_RECIPIENTS, value_parser = clap::value_parser!(u16).range(1..).map(usize::from), help_heading = "Bounds")]
+    pub max_recipients: usize,
     /// How long a session must have gone without completing a command to
     /// be pushed out for a newcomer at a cap.
-    #[arg(long, value_name = "SECS", default_value_t = sandbox::EVICT_AFTER.as_secs(), value_parser = secs(), help_heading = "Bounds")]
-    pub evict_after: u64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = secs, help_heading = "Bounds")]
+    pub evict_after: Duration,
     /// Silence allowed between commands.
-    #[arg(long, value_name = "SECS", default_value_t = sandbox::IDLE_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
-    pub idle_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = secs, help_heading = "Bounds")]
+    pub idle_timeout: Duration,
     /// Time allowed for one command line or AUTH exchange, from its first
     /// byte, however slowly the bytes come.
-    #[arg(long, value_name = "SECS", default_value_t = sandbox::COMMAND_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
-    pub command_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = secs, help_heading = "Bounds")]
+    pub command_timeout: Duration,
     /// Time allowed for the TLS handshake after STARTTLS.
-    #[arg(long, value_name = "SECS", default_value_t = sandbox::TLS_TIMEOUT.as_secs(), value_parser = secs(), help_heading = "Bounds")]
-    pub tls_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = secs, help_heading = "Bounds")]
+    pub tls_timeout: Duration,
     /// The least message data a client must send per minute, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DataFloor::default().bytes, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Bounds")]
     pub data_floor: u64,
 }
 
-/// Whole seconds, 1 to a day.
-fn secs() -> clap::builder::RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(1..=86_400)
+/// Seconds, fractions allowed (`0.2`, so a test need not wait on a
+/// default), more than 0 and at most a day.
+fn secs(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0.001 to 86400"
+        )),
+    }
 }
 
 enum Event {
@@ -72,11 +82,12 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         listen: args.listen,
         save_dir: args.save_dir.clone(),
         max_connections: args.max_sessions,
-        max_per_client: args.max_per_client,
-        evict_after: Duration::from_secs(args.evict_after),
-        idle_timeout: Duration::from_secs(args.idle_timeout),
-        command_timeout: Duration::from_secs(args.command_timeout),
-        tls_timeout: Duration::from_secs(args.tls_timeout),
+        max_per_client: args.max_sessions_per_client.unwrap_or(args.max_sessions),
+        max_recipients: args.max_recipients,
+        evict_after: args.evict_after,
+        idle_timeout: args.idle_timeout,
+        command_timeout: args.command_timeout,
+        tls_timeout: args.tls_timeout,
         data_floor: DataFloor {
             bytes: args.data_floor,
             per: Duration::from_secs(60),
@@ -185,12 +196,13 @@ fn banner(sandbox: &Sandbox) -> String {
     ));
     line("  Any user name and password is accepted.".into());
     line(format!(
-        "  Bounds: {} connections ({} per address), {} s per command, {} s idle; \
-         refusals and errors are printed with !.",
+        "  Bounds: {} sessions ({} per address), {} recipients a message, {} s per command, \
+         {} s idle; refusals and errors are printed with !.",
         config.max_connections,
         config.max_per_client,
-        config.command_timeout.as_secs(),
-        config.idle_timeout.as_secs()
+        config.max_recipients,
+        config.command_timeout.as_secs_f32(),
+        config.idle_timeout.as_secs_f32()
     ));
     line(format!(
         "  Keeps the newest {} messages (at most {}) in memory.",

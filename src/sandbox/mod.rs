@@ -42,8 +42,9 @@
 //! whole command line or AUTH exchange however slowly its bytes come,
 //! 10 s for a TLS handshake, and message data at 60 KiB a minute at least
 //! (then `421 4.4.2` and the connection is closed); at most 64 connections
-//! at once and 32 from one address, where a new one pushes out the
-//! session that has gone longest (over 5 s) without completing a command
+//! at once (and as many from one address, unless told fewer), where a new
+//! one pushes out the session that has gone longest (over 10 s) without
+//! completing a command
 //! (`421 4.7.0` to it, or to the newcomer if none has). Each is a
 //! [`SandboxConfig`] field. Every refusal and error is recorded as an
 //! [`Incident`] ([`Inbox::incidents`]). The inbox keeps at most
@@ -91,9 +92,6 @@ pub const MAX_LINE: usize = 4096;
 /// The most connections served at once, by default.
 pub const MAX_CONNECTIONS: usize = 64;
 
-/// The most connections from one client address, by default.
-pub const MAX_PER_CLIENT: usize = 32;
-
 /// How long a client may stay silent between commands, by default.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
@@ -106,7 +104,7 @@ pub const TLS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a session must have gone without completing a command before
 /// a new connection may push it out at a cap, by default.
-pub const EVICT_AFTER: Duration = Duration::from_secs(5);
+pub const EVICT_AFTER: Duration = Duration::from_secs(10);
 
 /// The least message data a client must send: `bytes` in every `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,8 +150,12 @@ pub struct SandboxConfig {
     /// session that has gone longest without completing a command (if that
     /// is longer than `evict_after`), else gets `421 4.7.0`.
     pub max_connections: usize,
-    /// The most connections from one address, with the same pushing out.
+    /// The most connections from one address, with the same pushing out
+    /// (by default the same as `max_connections`: on loopback every client
+    /// is 127.0.0.1).
     pub max_per_client: usize,
+    /// The most recipients one message may have (`452 4.5.3` past it).
+    pub max_recipients: usize,
     /// See `max_connections`.
     pub evict_after: Duration,
     /// Silence allowed between commands (then `421 4.4.2`).
@@ -177,7 +179,8 @@ impl Default for SandboxConfig {
             max_message_size: 50_000_000,
             save_dir: None,
             max_connections: MAX_CONNECTIONS,
-            max_per_client: MAX_PER_CLIENT,
+            max_per_client: MAX_CONNECTIONS,
+            max_recipients: MAX_RECIPIENTS,
             evict_after: EVICT_AFTER,
             idle_timeout: IDLE_TIMEOUT,
             command_timeout: COMMAND_TIMEOUT,

@@ -19,7 +19,7 @@ use super::saver::Saver;
 use super::session::{Action, Delivery, Limits, Session, Waiting};
 use super::timers::Timers;
 use super::tls::Certs;
-use super::{CA_FILE_NAME, MAX_LINE, MAX_RECIPIENTS, SandboxConfig, SandboxError, file_timestamp};
+use super::{CA_FILE_NAME, MAX_LINE, SandboxConfig, SandboxError, file_timestamp};
 
 /// How often the accept loop looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -92,7 +92,7 @@ impl Sandbox {
             tls: certs.server,
             limits: Limits {
                 max_size: config.max_message_size,
-                max_recipients: MAX_RECIPIENTS,
+                max_recipients: config.max_recipients,
                 max_line: MAX_LINE,
             },
             config: config.clone(),

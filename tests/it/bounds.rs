@@ -288,3 +288,65 @@ fn one_address_has_its_own_cap() {
         refused.text
     );
 }
+
+#[test]
+fn the_headless_sandbox_takes_its_bounds_from_flags_in_fractions_of_a_second() {
+    use std::process::{Command, Stdio};
+    let work = Work::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postscope"))
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--command-timeout",
+            "0.3",
+        ])
+        .args(["--max-recipients", "2", "--max-sessions-per-client", "3"])
+        .env("XDG_CONFIG_HOME", work.path().join("config"))
+        .env("XDG_DATA_HOME", work.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start postscope sandbox");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Press Ctrl-C") {
+        let before = banner.len();
+        out.read_line(&mut banner).unwrap();
+        assert!(banner.len() > before, "the sandbox ended: {banner}");
+    }
+    assert!(
+        banner.contains("64 sessions (3 per address), 2 recipients a message, 0.3 s per command"),
+        "{banner}"
+    );
+    let addr: SocketAddr = banner
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|a| a.parse().ok())
+        .expect("the address in the first line");
+    let mut client = connect(addr);
+    send(&mut client, b"HELO x\r\nMAIL FROM:<a@b.c>\r\n");
+    for rcpt in ["one", "two", "three"] {
+        send(&mut client, format!("RCPT TO:<{rcpt}@b.c>\r\n").as_bytes());
+    }
+    for _ in 0..4 {
+        line(&mut client);
+    }
+    assert!(
+        line(&mut client).starts_with("452 4.5.3"),
+        "the third recipient"
+    );
+    let started = Instant::now();
+    send(&mut client, b"NOO");
+    let told = until_closed(&mut client);
+    assert!(told.contains("not complete within 0.3 s"), "{told}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let mut incident = String::new();
+    while !incident.contains("  !  ") {
+        incident.clear();
+        out.read_line(&mut incident).unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
