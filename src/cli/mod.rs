@@ -10,6 +10,7 @@
 mod account;
 mod lint;
 mod output;
+mod pages;
 mod request;
 mod sandbox;
 mod values;
@@ -72,6 +73,10 @@ pub enum Command {
     /// Check a message against RFC 5322 and RFC 2045: each finding with its
     /// line and rule. Exit 0 without errors, 1 with errors, 2 if unreadable.
     Lint(lint::LintArgs),
+    /// Write the manual pages (postscope.1 and one per subcommand).
+    Man(pages::ManArgs),
+    /// Write a shell's completion script to standard output.
+    Completions(pages::CompletionsArgs),
 }
 
 /// Options shared by `send` and `probe`: where and how to connect.
@@ -362,6 +367,8 @@ pub fn run(command: Command) -> ExitCode {
         Command::Sandbox(args) => return sandbox::run(args),
         Command::Account(command) => return account::run(command),
         Command::Lint(args) => return lint::run(args),
+        Command::Man(args) => return pages::man(args),
+        Command::Completions(args) => return pages::completions(args),
     };
     let request = match request {
         Ok(r) => r,

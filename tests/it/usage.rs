@@ -229,3 +229,43 @@ fn an_account_command_does_not_say_nothing_was_sent() {
     run.expect_status(1).stderr_contains("no account named");
     assert!(!run.stderr.contains("nothing was sent"), "{}", run.dump());
 }
+
+#[test]
+fn manual_pages_and_completions_come_from_the_command_line_itself() {
+    let work = Work::new();
+    let dir = work.path().join("man");
+    work.postscope()
+        .arg("man")
+        .arg("--out-dir")
+        .arg(&dir)
+        .run()
+        .expect_status(0);
+    for name in [
+        "postscope",
+        "postscope-send",
+        "postscope-probe",
+        "postscope-sandbox",
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"));
+        assert!(page.contains(&format!(".TH {name} 1")), "{page}");
+    }
+    let send = std::fs::read_to_string(dir.join("postscope-send.1")).unwrap();
+    assert!(send.contains("dsn\\-notify"), "every flag is in its page");
+    let top = work.postscope().arg("man").run();
+    top.expect_status(0);
+    assert!(top.stdout.contains(".TH postscope 1"));
+    for shell in ["bash", "zsh", "fish"] {
+        let run = work.postscope().args(["completions", shell]).run();
+        run.expect_status(0);
+        assert!(
+            run.stdout.contains("sandbox") && run.stdout.contains("dump-mail"),
+            "{shell}: {}",
+            run.dump()
+        );
+    }
+    work.postscope()
+        .args(["completions", "tcsh"])
+        .run()
+        .expect_status(1);
+}
