@@ -87,27 +87,13 @@ fn write_pages(command: clap::Command, dir: &std::path::Path) -> std::io::Result
 /// Writes the completion script for a shell to standard output.
 pub fn completions(args: CompletionsArgs) -> ExitCode {
     let mut command = Cli::command();
+    let shell = match args.shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
     let mut out = Vec::new();
-    match args.shell {
-        Shell::Bash => clap_complete::generate(
-            clap_complete::Shell::Bash,
-            &mut command,
-            "postscope",
-            &mut out,
-        ),
-        Shell::Zsh => clap_complete::generate(
-            clap_complete::Shell::Zsh,
-            &mut command,
-            "postscope",
-            &mut out,
-        ),
-        Shell::Fish => clap_complete::generate(
-            clap_complete::Shell::Fish,
-            &mut command,
-            "postscope",
-            &mut out,
-        ),
-    }
+    clap_complete::generate(shell, &mut command, "postscope", &mut out);
     let _ = std::io::stdout().lock().write_all(&out);
     ExitCode::SUCCESS
 }

@@ -283,9 +283,19 @@ impl Inbox {
     /// Waits until at least `n` messages are kept, or `timeout` has passed,
     /// and returns the messages kept then.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Arc<Captured>> {
+        let state = self.wait_until(timeout, |s| s.messages.len() >= n);
+        state.messages.iter().cloned().collect()
+    }
+
+    /// The state once `done` holds of it, or once `timeout` has passed.
+    fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&State) -> bool,
+    ) -> MutexGuard<'_, State> {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
-        while state.messages.len() < n {
+        while !done(&state) {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -297,7 +307,7 @@ impl Inbox {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        state.messages.iter().cloned().collect()
+        state
     }
 
     /// The refusals and errors, oldest first (the newest 1,000).
@@ -328,23 +338,13 @@ impl Inbox {
     /// Waits until an incident whose text contains `needle` is recorded, or
     /// `timeout` has passed; returns it if it came.
     pub fn wait_for_incident(&self, needle: &str, timeout: Duration) -> Option<Arc<Incident>> {
-        let deadline = Instant::now() + timeout;
-        let mut state = self.lock();
-        loop {
-            if let Some(i) = state.incidents.iter().find(|i| i.text.contains(needle)) {
-                return Some(Arc::clone(i));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            state = self
-                .inner
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let find = |s: &State| {
+            s.incidents
+                .iter()
+                .find(|i| i.text.contains(needle))
+                .cloned()
+        };
+        find(&self.wait_until(timeout, |s| find(s).is_some()))
     }
 
     /// Wakes the waiters and calls the notify function.

@@ -208,19 +208,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let existing = std::fs::metadata(path).ok();
-            options.mode(private_mode(existing.as_ref()));
-        }
+        let mode = private_mode(std::fs::metadata(path).ok().as_ref());
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
         let mut file = options.open(&tmp)?;
+        // The umask may have taken bits away; never added any. Set it
+        // exactly, so a stricter mode is kept as it was.
         #[cfg(unix)]
         {
-            // The umask may have taken bits away; never added any. Set it
-            // exactly, so a stricter mode is kept as it was.
             use std::os::unix::fs::PermissionsExt;
-            let existing = std::fs::metadata(path).ok();
-            let mode = private_mode(existing.as_ref());
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.write_all(bytes)?;
