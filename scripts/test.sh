@@ -107,5 +107,8 @@ XDG_DATA_HOME="$POSTSCOPE_KEYRING_HOME" \
     exec cargo test --locked
   '
 
+step "The Debian package (built from the debug binary above), checked"
+bash scripts/package.sh --check --profile dev
+
 step "Fuzz targets, ${POSTSCOPE_FUZZ_SECONDS:-5} s each from the seeds (bash scripts/fuzz.sh SECONDS for longer)"
 bash scripts/fuzz.sh "${POSTSCOPE_FUZZ_SECONDS:-5}"

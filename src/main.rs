@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(command) => postscope::cli::run(command),
         #[cfg(feature = "gui")]
-        None => postscope::ui::run(),
+        None => postscope::ui::run(cli.open),
         #[cfg(not(feature = "gui"))]
         None => {
             eprintln!(

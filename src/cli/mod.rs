@@ -49,11 +49,15 @@ A timeout exits with the status of the stage it happened in.";
 
 /// Postscope: send mail and see every SMTP command and reply.
 #[derive(Debug, Parser)]
-#[command(name = "postscope", version, about, after_help = EXIT_STATUS_HELP)]
+#[command(name = "postscope", version, about, after_help = EXIT_STATUS_HELP, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A message file (.eml) to open in the window's Raw view: its text,
+    /// the envelope its headers imply and what `postscope lint` finds.
+    #[arg(value_name = "FILE.eml")]
+    pub open: Option<std::path::PathBuf>,
 }
 
 /// The subcommands.
@@ -334,7 +338,7 @@ pub(super) fn server(account: &Account) -> Result<Server, UsageError> {
 /// Parses the command line. Usage errors exit 1 (not clap's 2, which
 /// means "could not connect" here); `--help` and `--version` exit 0.
 pub fn parse() -> Result<Cli, ExitCode> {
-    Cli::try_parse().map_err(|e| {
+    let cli = Cli::try_parse().map_err(|e| {
         let _ = e.print();
         if !e.use_stderr() {
             ExitCode::SUCCESS
@@ -344,7 +348,24 @@ pub fn parse() -> Result<Cli, ExitCode> {
         } else {
             ExitCode::from(1)
         }
-    })
+    })?;
+    // A mistyped subcommand ("postscope sned") must not open the window on
+    // a file that is not there.
+    if let Some(path) = &cli.open
+        && !path.exists()
+        && path
+            .extension()
+            .is_none_or(|e| !e.eq_ignore_ascii_case("eml"))
+    {
+        eprintln!(
+            "error: {:?} is neither a subcommand nor a message file\n\n\
+             Subcommands: send, probe, sandbox, account, lint, man, completions \
+             (postscope --help lists them); a message file to open must exist.",
+            path.display().to_string()
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(cli)
 }
 
 /// Runs a subcommand to its end and returns the exit status.

@@ -29,6 +29,7 @@ mod fold;
 mod headers;
 pub mod html;
 pub mod lint;
+pub mod opened;
 mod stream;
 #[cfg(test)]
 mod tests;

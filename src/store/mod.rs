@@ -13,39 +13,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub(crate) mod accounts;
+mod folders;
+pub use folders::{APP_ID, DataDirs};
 pub mod mail;
 pub(crate) mod records;
 pub mod secrets;
 pub mod settings;
-
-/// Where Postscope keeps its files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataDirs {
-    /// Settings and accounts.
-    pub config: PathBuf,
-    /// Drafts, outbox and history.
-    pub data: PathBuf,
-}
-
-impl DataDirs {
-    /// The platform's folders (XDG on Linux), or `None` when there is no
-    /// home folder to put them in.
-    pub fn platform() -> Option<DataDirs> {
-        let dirs = directories::ProjectDirs::from("org", "Postscope", "Postscope")?;
-        Some(DataDirs {
-            config: dirs.config_dir().to_owned(),
-            data: dirs.data_dir().to_owned(),
-        })
-    }
-
-    /// Folders under `root` (tests, portable installs).
-    pub fn at(root: &Path) -> DataDirs {
-        DataDirs {
-            config: root.join("config"),
-            data: root.join("data"),
-        }
-    }
-}
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]

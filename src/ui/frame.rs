@@ -87,13 +87,23 @@ impl App {
     fn raw_window(&self, ctx: &egui::Context) -> Option<Intent> {
         let raw = self.raw_view.as_ref()?;
         let mut open = true;
-        egui::Window::new("Raw message")
+        let title = match raw {
+            Ok(m) if m.origin != "the Compose message" => format!("Raw message — {}", m.origin),
+            _ => "Raw message".to_owned(),
+        };
+        egui::Window::new(title)
+            .id(egui::Id::unique("raw_message"))
             .open(&mut open)
             .default_size([760.0, 520.0])
             .show(ctx, |ui| match raw {
                 Ok(m) => {
                     let envelope = m.envelope.join("\n");
-                    ui.label(RichText::new("Envelope (not part of the message)").weak());
+                    let heading = if m.origin == "the Compose message" {
+                        "Envelope (not part of the message)"
+                    } else {
+                        "Envelope its headers imply (not part of the message)"
+                    };
+                    ui.label(RichText::new(heading).weak());
                     ui.label(RichText::new(envelope).monospace());
                     ui.separator();
                     findings::show(ui, "raw_findings", &m.findings, 100.0);

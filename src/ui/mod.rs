@@ -47,24 +47,47 @@ use transcript::TranscriptView;
 use worker::{Background, Tasks};
 
 /// Opens the main window and runs until it is closed.
-pub fn run() -> ExitCode {
+pub fn run(open: Option<std::path::PathBuf>) -> ExitCode {
+    let dirs = DataDirs::platform();
+    if let Some(dirs) = &dirs {
+        for moved in dirs.adopt_legacy() {
+            eprintln!("postscope: moved {moved}");
+        }
+    }
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Postscope")
+        .with_app_id(crate::store::APP_ID)
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([720.0, 480.0])
+        .with_drag_and_drop(true);
+    // The icon is part of the binary: a window from `cargo install` has it too.
+    if let Ok(icon) =
+        eframe::icon_data::from_png_bytes(include_bytes!("../../packaging/icons/postscope-256.png"))
+    {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Postscope")
-            .with_app_id("org.postscope.Postscope")
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 480.0])
-            .with_drag_and_drop(true),
+        viewport,
+        // eframe's state (window size, egui memory) inside Postscope's own
+        // data folder, not in a second folder of eframe's naming.
+        persistence_path: dirs.as_ref().map(DataDirs::window_state),
         ..Default::default()
     };
     let result = eframe::run_native(
         "Postscope",
         options,
         Box::new(|cc| {
-            Ok(Box::new(App::new(
+            let mut app = App::new(
                 cc.egui_ctx.clone(),
-                AppOptions::default(),
-            )))
+                AppOptions {
+                    start_sandbox: true,
+                    dirs,
+                },
+            );
+            if let Some(path) = open {
+                app.open_message(path);
+            }
+            Ok(Box::new(app))
         }),
     );
     match result {
@@ -296,6 +319,12 @@ impl App {
     /// The transcript panel, to fill with lines (benches).
     pub fn transcript_mut(&mut self) -> &mut TranscriptView {
         &mut self.transcript
+    }
+
+    /// Opens a message file in the Raw view (read on a worker thread): what
+    /// `postscope FILE.eml` and the desktop's "Open with" do.
+    pub fn open_message(&mut self, path: std::path::PathBuf) {
+        self.tasks.open_message(path);
     }
 
     /// The Console tab.

@@ -70,6 +70,8 @@ pub enum Built {
 /// A message as it would be sent: its envelope and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
+    /// Where it comes from: "the Compose message", or the file's name.
+    pub origin: String,
     /// MAIL FROM and each RCPT TO (Bcc included), as the commands carry
     /// them without the server-dependent parameters.
     pub envelope: Vec<String>,
@@ -359,6 +361,7 @@ impl Tasks {
                     _ => built
                         .to_bytes()
                         .map(|b| RawMessage {
+                            origin: "the Compose message".into(),
                             envelope: built.envelope.commands(),
                             findings: message::lint::lint(&b),
                             text: String::from_utf8_lossy(&b).into_owned(),
@@ -368,6 +371,24 @@ impl Tasks {
                 Err(e) => Err(format!("the Compose message cannot be built: {e}")),
             };
             Some(Background::Built(purpose, result))
+        });
+    }
+
+    /// Reads a message file for the Raw view (`postscope FILE.eml`, "Open
+    /// with Postscope").
+    pub fn open_message(&self, path: PathBuf) {
+        self.spawn("postscope-open-message", move || {
+            let origin = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let result = message::opened::open(&path).map(|m| RawMessage {
+                origin,
+                envelope: m.envelope,
+                text: m.text,
+                findings: m.findings,
+            });
+            Some(Background::Built(Built::Raw, result))
         });
     }
 

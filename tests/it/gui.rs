@@ -14,14 +14,14 @@ use postscope::ui::{App, AppOptions, Intent, Status, Tab};
 
 use crate::server::{Mode, ServerOptions, TestServer};
 
-fn harness(options: AppOptions) -> Harness<'static, App> {
+pub(crate) fn harness(options: AppOptions) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| App::new(cc.egui_ctx.clone(), options.clone()))
 }
 
 /// Replaces the text of the field labelled `label`, by typing.
-fn set_field(h: &mut Harness<'_, App>, label: &str, text: &str) {
+pub(crate) fn set_field(h: &mut Harness<'_, App>, label: &str, text: &str) {
     h.get_by_label(label).focus();
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
@@ -33,7 +33,7 @@ fn set_field(h: &mut Harness<'_, App>, label: &str, text: &str) {
 
 /// Steps the UI until `done` holds (worker threads report in the meantime).
 /// Uses `step`, not `run`: a spinner animates while sending.
-fn step_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+pub(crate) fn step_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done(h.state()) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -44,7 +44,7 @@ fn step_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool)
 }
 
 /// The app with no sandbox and no files.
-fn bare() -> Harness<'static, App> {
+pub(crate) fn bare() -> Harness<'static, App> {
     harness(AppOptions {
         start_sandbox: false,
         dirs: None,
@@ -63,7 +63,7 @@ fn console_for(server: &TestServer) -> Harness<'static, App> {
 }
 
 /// The app with the sandbox running and no files.
-fn with_sandbox() -> Harness<'static, App> {
+pub(crate) fn with_sandbox() -> Harness<'static, App> {
     let mut h = harness(AppOptions {
         start_sandbox: true,
         dirs: None,
@@ -94,7 +94,7 @@ fn transcript_texts(h: &Harness<'_, App>) -> Vec<String> {
 }
 
 /// True when some widget's label contains `text`.
-fn shows(h: &Harness<'_, App>, text: &str) -> bool {
+pub(crate) fn shows(h: &Harness<'_, App>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 

@@ -4,6 +4,7 @@ mod account;
 mod bounds;
 mod built;
 mod common;
+mod desktop;
 mod dsn;
 mod engine;
 mod gui;

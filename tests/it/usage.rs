@@ -269,3 +269,11 @@ fn manual_pages_and_completions_come_from_the_command_line_itself() {
         .run()
         .expect_status(1);
 }
+
+#[test]
+fn a_mistyped_subcommand_is_not_taken_for_a_file() {
+    let work = Work::new();
+    let run = work.postscope().arg("sned").run();
+    run.expect_status(1)
+        .stderr_contains("neither a subcommand nor a message file");
+}
