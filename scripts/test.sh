@@ -21,6 +21,7 @@ APT_PACKAGES=(
   gnome-keyring   # a real Secret Service (the OS keychain on Linux)
   dbus-x11
   libsecret-tools
+  fonts-ipafont-gothic # a Japanese font: the window's text test renders with it
 )
 
 SUDO=""

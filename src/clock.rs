@@ -1,7 +1,30 @@
-//! UTC calendar arithmetic for the few places that print dates (certificate
-//! validity, sandbox file names and log lines), without a date crate.
+//! Times, on the `time` crate. What a person reads — Drafts, Outbox, Sent,
+//! the inbox, the status bar, the sandbox's lines — is local time with its
+//! offset; what a machine reads (JSON, JSON Lines, record ids, file names)
+//! stays UTC.
+//!
+//! The zone's offset is read once, by [`init_local_offset`] at start-up
+//! before any thread exists: on Unix the `time` crate refuses to read it
+//! from a threaded process (the C library's zone state is not thread-safe).
+//! Until then, and where it cannot be read, times are shown in UTC.
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{OffsetDateTime, UtcOffset};
+
+static LOCAL: OnceLock<UtcOffset> = OnceLock::new();
+
+/// Reads the local zone's offset and keeps it for the process. Call first
+/// thing in `main`, before any thread is spawned.
+pub fn init_local_offset() -> UtcOffset {
+    *LOCAL.get_or_init(|| UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC))
+}
+
+/// The offset read at start-up (UTC when it was not, or could not be).
+pub fn local_offset() -> UtcOffset {
+    LOCAL.get().copied().unwrap_or(UtcOffset::UTC)
+}
 
 /// Seconds since the Unix epoch (negative before it; 0 if the clock is broken).
 pub fn unix_secs(t: SystemTime) -> i64 {
@@ -11,39 +34,98 @@ pub fn unix_secs(t: SystemTime) -> i64 {
     }
 }
 
-/// Unix seconds → (year, month, day, hour, minute, second) in UTC, on the
-/// proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
-pub fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
+/// Unix seconds as a date and time at `offset` (the epoch for a time out
+/// of the calendar's range).
+pub fn at(secs: i64, offset: UtcOffset) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset)
+}
+
+/// An offset as a person reads it: `UTC`, `+01:00`, `-03:30`.
+pub fn offset_label(offset: UtcOffset) -> String {
+    if offset.is_utc() {
+        return "UTC".into();
+    }
+    let (h, m, _) = offset.as_hms();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
+/// `YYYY-MM-DD HH:MM +01:00`: when a draft was saved, a message sent.
+pub fn date_time(secs: i64, offset: UtcOffset) -> String {
+    let t = at(secs, offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        offset_label(offset)
     )
 }
 
-/// Unix seconds → `YYYY-MM-DD HH:MM:SS UTC`.
+/// `HH:MM:SS +01:00`: a log line's time of day.
+pub fn time_of_day(t: SystemTime, offset: UtcOffset) -> String {
+    let t = at(unix_secs(t), offset);
+    format!(
+        "{:02}:{:02}:{:02} {}",
+        t.hour(),
+        t.minute(),
+        t.second(),
+        offset_label(offset)
+    )
+}
+
+/// [`date_time`] in the local zone.
+pub fn local_date_time(secs: i64) -> String {
+    date_time(secs, local_offset())
+}
+
+/// [`time_of_day`] in the local zone.
+pub fn local_time_of_day(t: SystemTime) -> String {
+    time_of_day(t, local_offset())
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC`: certificate validity, shared transcripts'
+/// headers (read by machines too).
 pub fn format_utc(secs: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+    let t = at(secs, UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC): ids and file names that sort
+/// by age.
+pub fn compact_utc(secs: i64) -> String {
+    let t = at(secs, UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn offset(h: i8, m: i8) -> UtcOffset {
+        UtcOffset::from_hms(h, m, 0).unwrap()
+    }
 
     #[test]
     fn utc_formatting() {
@@ -51,6 +133,25 @@ mod tests {
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_utc(1_795_000_000), "2026-11-18 11:06:40 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(compact_utc(1_709_214_307), "20240229T134507Z");
         assert_eq!(unix_secs(UNIX_EPOCH), 0);
+    }
+
+    #[test]
+    fn local_times_carry_their_offset() {
+        // 2026-12-31 23:30:00 UTC: the date changes east of Greenwich.
+        let secs = 1_798_759_800;
+        assert_eq!(date_time(secs, UtcOffset::UTC), "2026-12-31 23:30 UTC");
+        assert_eq!(date_time(secs, offset(1, 0)), "2027-01-01 00:30 +01:00");
+        assert_eq!(date_time(secs, offset(-3, -30)), "2026-12-31 20:00 -03:30");
+        assert_eq!(date_time(secs, offset(5, 45)), "2027-01-01 05:15 +05:45");
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_214_307);
+        assert_eq!(time_of_day(t, offset(9, 0)), "22:45:07 +09:00");
+        assert_eq!(time_of_day(t, UtcOffset::UTC), "13:45:07 UTC");
+    }
+
+    #[test]
+    fn a_time_out_of_range_is_the_epoch_not_a_panic() {
+        assert_eq!(format_utc(i64::MAX), "1970-01-01 00:00:00 UTC");
     }
 }

@@ -9,7 +9,7 @@
 
 pub(crate) mod app;
 pub mod cli;
-pub(crate) mod clock;
+pub mod clock;
 pub mod message;
 pub mod sandbox;
 pub(crate) mod share;

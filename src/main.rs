@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread exists: the zone's offset cannot be read later.
+    postscope::clock::init_local_offset();
     let cli = match postscope::cli::parse() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -15,7 +15,7 @@ use clap::builder::TypedValueParser as _;
 
 use crate::sandbox::{
     self, CA_FILE_NAME, Captured, DataFloor, Incident, Sandbox, SandboxConfig, SandboxError,
-    advertised_extensions, clock_utc,
+    advertised_extensions,
 };
 use crate::smtp::format_bytes;
 
@@ -126,14 +126,15 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 for i in inbox.incidents() {
                     if i.seq >= next_incident {
                         next_incident = i.seq + 1;
-                        let _ = writeln!(out, "{}", incident_line(&i));
+                        let _ =
+                            writeln!(out, "{}", incident_line(&i, crate::clock::local_offset()));
                     }
                 }
                 let messages = inbox.messages();
                 for m in &messages {
                     if seen.insert(m.id) {
                         total += 1;
-                        let _ = writeln!(out, "{}", message_line(m));
+                        let _ = writeln!(out, "{}", message_line(m, crate::clock::local_offset()));
                     }
                 }
                 let _ = out.flush();
@@ -241,7 +242,7 @@ fn banner(sandbox: &Sandbox) -> String {
 
 /// One line per message: time, sender, recipients, subject, size, how it
 /// came, attachments.
-fn message_line(m: &Captured) -> String {
+fn message_line(m: &Captured, offset: time::UtcOffset) -> String {
     let from = if m.mail_from.is_empty() {
         "<>"
     } else {
@@ -257,8 +258,8 @@ fn message_line(m: &Captured) -> String {
         how.push(format!("user {user}"));
     }
     let mut line = format!(
-        "{} UTC  #{}  {from} -> {}  {subject}  {}  ({})",
-        clock_utc(m.received),
+        "{}  #{}  {from} -> {}  {subject}  {}  ({})",
+        crate::clock::time_of_day(m.received, offset),
         m.id,
         m.rcpt_to.join(", "),
         format_bytes(m.raw.len() as u64),
@@ -301,8 +302,13 @@ fn message_line(m: &Captured) -> String {
 }
 
 /// One line per refusal or error: time, `!`, the client, what and why.
-fn incident_line(i: &Incident) -> String {
-    let line = format!("{} UTC  !  {}  {}", clock_utc(i.at), i.peer, i.text);
+fn incident_line(i: &Incident, offset: time::UtcOffset) -> String {
+    let line = format!(
+        "{}  !  {}  {}",
+        crate::clock::time_of_day(i.at, offset),
+        i.peer,
+        i.text
+    );
     crate::smtp::transcript::escape_controls(&line).into_owned()
 }
 
@@ -357,16 +363,19 @@ mod tests {
             findings: Vec::new(),
         };
         assert_eq!(
-            message_line(&m),
+            message_line(&m, time::UtcOffset::UTC),
             "01:01:01 UTC  #7  a@example.org -> b@example.org, c@example.org  \"héllo\"  \
              1.5 kB  (TLS, user sandbox)  attachments: x.pdf  lint: clean"
         );
+        // Local time with its offset: a person's terminal, east of Greenwich.
+        let east = time::UtcOffset::from_hms(2, 0, 0).unwrap();
+        assert!(message_line(&m, east).starts_with("03:01:01 +02:00  #7  "));
         let broken = Captured {
             raw: b"Subject: x\r\n\r\nbody\x1b[31m\n".to_vec(),
             findings: crate::message::lint::lint(b"X-Evil: \x1b[31m\r\n\r\nbody\n"),
             ..m
         };
-        let text = message_line(&broken);
+        let text = message_line(&broken, time::UtcOffset::UTC);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].ends_with("lint: 3 errors, 1 warning"), "{text}");
         assert_eq!(lines.len(), 5, "{text}");
@@ -381,9 +390,9 @@ mod tests {
             ..broken
         };
         assert!(
-            message_line(&asked).contains("  DSN: ENVID=run-7  lint: "),
+            message_line(&asked, time::UtcOffset::UTC).contains("  DSN: ENVID=run-7  lint: "),
             "{}",
-            message_line(&asked)
+            message_line(&asked, time::UtcOffset::UTC)
         );
     }
 

@@ -242,19 +242,7 @@ pub fn advertised_extensions(max_message_size: u64, tls_active: bool) -> Vec<Cap
 
 /// `YYYYMMDDTHHMMSSZ` for a time (UTC), for file names.
 fn file_timestamp(t: std::time::SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
-}
-
-/// `HH:MM:SS` (UTC) for a time, for one-line logs.
-pub fn clock_utc(t: std::time::SystemTime) -> String {
-    let (_, _, _, h, mi, s) = civil(t);
-    format!("{h:02}:{mi:02}:{s:02}")
-}
-
-/// The UTC calendar date and time of `t`.
-fn civil(t: std::time::SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    crate::clock::civil(crate::clock::unix_secs(t))
+    crate::clock::compact_utc(crate::clock::unix_secs(t))
 }
 
 #[cfg(test)]
@@ -269,7 +257,6 @@ mod tests {
         // 2024-02-29 13:45:07 UTC (a leap day).
         let t = UNIX_EPOCH + Duration::from_secs(1_709_214_307);
         assert_eq!(super::file_timestamp(t), "20240229T134507Z");
-        assert_eq!(super::clock_utc(t), "13:45:07");
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl Certs {
 
 /// The current year (UTC).
 fn this_year() -> i32 {
-    i32::try_from(super::civil(SystemTime::now()).0).unwrap_or(2026)
+    let now = crate::clock::unix_secs(SystemTime::now());
+    crate::clock::at(now, time::UtcOffset::UTC).year()
 }
 
 #[cfg(test)]

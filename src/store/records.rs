@@ -139,13 +139,13 @@ pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let now = std::time::SystemTime::now();
-    let (y, mo, d, h, mi, s) = crate::clock::civil(crate::clock::unix_secs(now));
+    let stamp = crate::clock::compact_utc(crate::clock::unix_secs(now));
     let nanos = now
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!(
-        "{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z-{:x}-{:x}{:x}",
+        "{stamp}-{:x}-{:x}{:x}",
         std::process::id(),
         nanos >> 12,
         COUNTER.fetch_add(1, Ordering::Relaxed),

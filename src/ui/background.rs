@@ -117,7 +117,11 @@ impl App {
                 }
                 self.keychain_problem = keychain_problem.map(|e| e.to_string());
                 self.accounts.select(self.settings.account(&name));
-                self.status = Status::Sent(message);
+                self.status = if self.keychain_problem.is_some() {
+                    Status::Warning(message)
+                } else {
+                    Status::Sent(message)
+                };
             }
             Background::AccountSaved(Err(e)) => {
                 self.status = Status::Failed(format!("The account was not saved: {e}"));

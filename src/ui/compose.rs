@@ -213,7 +213,6 @@ impl Form<'_> {
                 .first()
                 .map(|(_, e)| format!("Cannot send yet: {e}"))
         });
-        let send_key = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
         ui.horizontal(|ui| {
             let button =
                 egui::Button::new(RichText::new("Send").strong()).min_size(egui::vec2(88.0, 28.0));
@@ -224,7 +223,8 @@ impl Form<'_> {
                 Some(reason) => response.on_disabled_hover_text(reason),
                 None => response,
             };
-            if response.clicked() || (send_key && why_not.is_none()) {
+            // Ctrl+Enter is the window's shortcut (ui/commands.rs).
+            if response.clicked() {
                 intent = Some(ComposeIntent::Send);
             }
             if let Some(reason) = &why_not {

@@ -46,8 +46,17 @@ impl App {
                 .on_hover_text("Probe a server, or talk to it by hand");
             ui.selectable_value(&mut self.tab, Tab::Accounts, "Accounts");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some(i) = self.menu_ui(ui) {
+                    intent = Some(i);
+                }
                 ui.toggle_value(&mut self.show_transcript, "Transcript")
-                    .on_hover_text("Show or hide the transcript panel");
+                    .on_hover_text(format!(
+                        "Show or hide the transcript panel ({})",
+                        super::commands::shortcut_of(
+                            ui.ctx(),
+                            super::commands::Action::ToggleTranscript
+                        )
+                    ));
                 let mut choice = self.account.clone();
                 egui::ComboBox::from_label("Account")
                     .selected_text(self.account_label())
@@ -213,6 +222,9 @@ impl App {
             Status::Sent(text) => {
                 ui.label(RichText::new(format!("✔ {text}")).color(style::good(ui)));
             }
+            Status::Warning(text) => {
+                ui.label(RichText::new(format!("⚠ {text}")).color(style::warn(ui)));
+            }
             Status::Failed(text) => {
                 ui.label(RichText::new(format!("✖ {text}")).color(style::bad(ui)));
             }
@@ -254,6 +266,8 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut intents: Vec<Intent> = Vec::new();
         intents.extend(Self::dropped_files(ui));
+        let ctx = ui.ctx().clone();
+        intents.extend(self.commands_ui(&ctx));
         let hovering_files = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
 
         egui::Panel::top("tabs").show(ui, |ui| {
@@ -466,6 +480,11 @@ impl eframe::App for App {
         }
         for intent in intents {
             self.apply(intent);
+        }
+        // Laid out this frame and drawn as boxes: say which script, once.
+        if let Some(news) = self.glyphs.news() {
+            self.status = Status::Warning(news);
+            ui.ctx().request_repaint();
         }
         self.autosave(&ui.ctx().clone());
     }

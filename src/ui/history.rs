@@ -24,10 +24,9 @@ pub enum HistoryIntent {
     SendAgain(String),
 }
 
-/// A Unix time as `YYYY-MM-DD HH:MM UTC`.
+/// A Unix time as `YYYY-MM-DD HH:MM +01:00`, in the local zone.
 pub fn when(secs: i64) -> String {
-    let (y, mo, d, h, mi, _) = crate::clock::civil(secs);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
+    crate::clock::local_date_time(secs)
 }
 
 fn or_none(s: &str, none: &str) -> String {
@@ -183,8 +182,13 @@ pub fn sent_ui(
             for (id, record) in sent {
                 let is_selected = selected.as_deref() == Some(id.as_str());
                 let m = &record.message;
+                let clip = if m.attachments.is_empty() {
+                    ""
+                } else {
+                    "   📎"
+                };
                 let title = format!(
-                    "{}   {}   to {}",
+                    "{}   {}   to {}{clip}",
                     when(record.sent_at),
                     or_none(&m.subject, "(no subject)"),
                     record.delivered.join(", ")
@@ -210,6 +214,21 @@ pub fn sent_ui(
                                         record.final_reply.clone().unwrap_or_default(),
                                     ),
                                     ("Size", crate::smtp::format_bytes(record.message_bytes)),
+                                    (
+                                        "Attachments",
+                                        m.attachments
+                                            .iter()
+                                            .map(|a| {
+                                                format!(
+                                                    "{} ({}, {})",
+                                                    a.name,
+                                                    a.content_type,
+                                                    crate::smtp::format_bytes(a.size)
+                                                )
+                                            })
+                                            .collect::<Vec<_>>()
+                                            .join(", "),
+                                    ),
                                 ] {
                                     if !v.is_empty() {
                                         ui.label(RichText::new(k).weak());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use egui::RichText;
 
 use super::findings;
-use crate::sandbox::{Captured, Incident, clock_utc};
+use crate::sandbox::{Captured, Incident};
 use crate::smtp::format_bytes;
 
 /// How much of a raw message the view shows: laying out megabytes of text
@@ -70,11 +70,19 @@ impl InboxView {
             .auto_shrink([false, true])
             .show(ui, |ui| {
                 egui::Grid::new("inbox_grid")
-                    .num_columns(6)
+                    .num_columns(7)
                     .striped(true)
                     .spacing([12.0, 4.0])
                     .show(ui, |ui| {
-                        for h in ["From", "To", "Subject", "Size", "Attachments", "Lint"] {
+                        for h in [
+                            "Received",
+                            "From",
+                            "To",
+                            "Subject",
+                            "Size",
+                            "Attachments",
+                            "Lint",
+                        ] {
                             ui.label(RichText::new(h).strong());
                         }
                         ui.end_row();
@@ -90,6 +98,10 @@ impl InboxView {
                                 ("", envelope) => envelope,
                                 (header, _) => header,
                             };
+                            let received = crate::clock::local_time_of_day(m.received);
+                            if cell(ui, selected, &received).clicked() {
+                                self.selected = Some(m.id);
+                            }
                             if cell(ui, selected, from).clicked() {
                                 self.selected = Some(m.id);
                             }
@@ -237,8 +249,8 @@ fn incidents_ui(ui: &mut egui::Ui, incidents: &[Arc<Incident>]) {
                     for i in incidents.iter().rev().take(SHOWN_INCIDENTS) {
                         ui.label(
                             RichText::new(format!(
-                                "{} UTC  {}  {}",
-                                clock_utc(i.at),
+                                "{}  {}  {}",
+                                crate::clock::local_time_of_day(i.at),
                                 i.peer,
                                 i.text
                             ))

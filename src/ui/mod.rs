@@ -8,10 +8,12 @@
 //! repaints nothing.
 
 pub(crate) mod accounts;
+pub(crate) mod commands;
 pub(crate) mod compose;
 pub(crate) mod console;
 pub(crate) mod diagram;
 pub(crate) mod findings;
+pub(crate) mod glyphs;
 pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod probe;
@@ -212,6 +214,9 @@ pub enum Status {
     Sent(String),
     /// The last send (or another action) failed.
     Failed(String),
+    /// It worked, with a catch the person must know (no keychain: the
+    /// password is kept for this session only).
+    Warning(String),
 }
 
 /// The Postscope window.
@@ -253,6 +258,10 @@ pub struct App {
     background: Receiver<Background>,
     sandbox: SandboxState,
     job: Option<(app::Running, JobKind)>,
+    /// Characters no font can draw, told once per script.
+    glyphs: glyphs::GlyphWatch,
+    /// The command palette, while it is open.
+    palette: Option<commands::Palette>,
     show_transcript: bool,
     dirs: Option<DataDirs>,
     secrets: Arc<dyn SecretStore>,
@@ -355,6 +364,7 @@ impl App {
     pub fn new(ctx: egui::Context, options: AppOptions) -> App {
         let notify_ctx = ctx.clone();
         let (tasks, background) = Tasks::new(Arc::new(move || notify_ctx.request_repaint()));
+        let glyphs = glyphs::GlyphWatch::install(&ctx);
         let mut app = App {
             ctx,
             tab: Tab::Compose,
@@ -378,6 +388,8 @@ impl App {
             background,
             sandbox: SandboxState::Off,
             job: None,
+            glyphs,
+            palette: None,
             show_transcript: true,
             dirs: options.dirs.clone(),
             secrets: Arc::new(Keychain),

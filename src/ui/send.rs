@@ -460,7 +460,8 @@ impl App {
                     ""
                 };
                 self.status = Status::Sent(format!(
-                    "Delivered to {} recipient(s){}{kept}",
+                    "{} Delivered to {} recipient(s){}{kept}",
+                    crate::clock::local_time_of_day(std::time::SystemTime::now()),
                     report.delivered.len(),
                     reply.map(|r| format!(": {r}")).unwrap_or_default()
                 ));
@@ -498,7 +499,11 @@ impl App {
                 } else {
                     ""
                 };
-                self.status = Status::Failed(format!("{}{kept}", words::failure(&e)));
+                self.status = Status::Failed(format!(
+                    "{} {}{kept}",
+                    crate::clock::local_time_of_day(std::time::SystemTime::now()),
+                    words::failure(&e)
+                ));
             }
         }
     }

@@ -36,6 +36,8 @@ pub struct TranscriptView {
     events: Vec<TranscriptEvent>,
     server: String,
     filter: String,
+    /// Put the cursor in the filter in the next frame (Ctrl+F).
+    focus_filter: bool,
     /// Indexes of the events that pass the filter.
     shown: Vec<usize>,
     /// The filter `shown` was computed for, and how many events it covers.
@@ -51,6 +53,16 @@ pub struct TranscriptView {
 }
 
 impl TranscriptView {
+    /// Puts the cursor in the filter field in the next frame (Ctrl+F).
+    pub fn focus_filter(&mut self) {
+        self.focus_filter = true;
+    }
+
+    /// What the filter field holds.
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
     /// Starts a new transcript for a session with `server`.
     pub fn clear(&mut self, server: String) {
         self.events.clear();
@@ -191,12 +203,16 @@ impl TranscriptView {
         });
         ui.horizontal(|ui| {
             let label = ui.label("Filter");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.filter)
-                    .hint_text("show only lines containing…")
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(label.id);
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.filter)
+                        .hint_text("show only lines containing… (Ctrl+F)")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            if std::mem::take(&mut self.focus_filter) {
+                field.request_focus();
+            }
         });
         if let Some(from) = &self.loaded_from {
             ui.label(RichText::new(format!("{} · from {from}", self.server)).weak());

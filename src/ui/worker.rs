@@ -101,18 +101,23 @@ pub struct Loaded {
     pub keychain_problem: Option<String>,
 }
 
+/// The keychain entry asked for when no account has one: never stored.
+const PROBE_ENTRY: &str = "postscope: is a keychain running?";
+
 /// Reads settings, drafts and history, and asks the keychain only when an
 /// account needs it (it may prompt to unlock).
 pub fn load_store(dirs: &DataDirs, secrets: &dyn SecretStore) -> Loaded {
     let (settings, problem) = Settings::load(dirs);
     let mut mail = Mail::load(dirs);
     mail.problems.splice(0..0, problem.map(|p| p.to_string()));
-    let keychain_problem = settings
+    // Asked even with no account yet, so the form can say before saving
+    // that there is no keychain (an absent entry is a cheap "no").
+    let probe = settings
         .accounts
         .iter()
         .find(|a| a.logs_in())
-        .and_then(|a| secrets.get(&a.name).err())
-        .map(|e| e.to_string());
+        .map_or(PROBE_ENTRY, |a| a.name.as_str());
+    let keychain_problem = secrets.get(probe).err().map(|e| e.to_string());
     Loaded {
         settings,
         mail,

@@ -52,3 +52,140 @@ fn a_missing_message_file_says_so_in_the_raw_view() {
         h.step();
     }
 }
+
+#[test]
+fn the_command_palette_lists_actions_with_shortcuts_and_runs_one() {
+    use egui::{Key, Modifiers};
+    use egui_kittest::kittest::Queryable;
+    use postscope::ui::Tab;
+    let mut h = bare();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    h.run();
+    assert!(shows(&h, "Go to Console"), "the palette lists the actions");
+    assert!(shows(&h, "Ctrl+Shift+A"), "with their shortcuts");
+    h.get_by_label("Command").type_text("console");
+    h.run();
+    assert!(!shows(&h, "Go to Drafts"), "filtered by what is typed");
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Console);
+    assert!(!shows(&h, "Go to Compose"), "the palette closed");
+
+    // Ctrl+Shift+P opens it too; Escape closes it without doing anything.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    h.run();
+    assert!(shows(&h, "Theme: dark"));
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(!shows(&h, "Theme: dark"));
+    assert_eq!(h.state().tab(), Tab::Console);
+}
+
+#[test]
+fn shortcuts_switch_tabs_and_find_in_the_transcript() {
+    use egui::{Key, Modifiers};
+    use postscope::ui::Tab;
+    let mut h = bare();
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Sent);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num7);
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Accounts);
+    // Ctrl+Shift+T hides the transcript panel; Ctrl+F brings it back with
+    // the cursor in its filter.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::T);
+    h.run();
+    assert!(!shows(&h, "show only lines containing"));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.run();
+    h.run();
+    use egui_kittest::kittest::Queryable;
+    let filter = h.get_by_label("Filter");
+    assert!(filter.is_focused(), "the filter has the cursor");
+    // Typing goes into it.
+    filter.type_text("EHLO");
+    h.run();
+    assert_eq!(h.state().transcript().filter(), "EHLO");
+    // Ctrl+1 is back to Compose.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num1);
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Compose);
+}
+
+#[test]
+fn the_theme_can_be_switched_in_the_menu_and_back_to_the_system() {
+    use egui_kittest::kittest::Queryable;
+    let mut h = bare();
+    h.run();
+    let pick = |h: &mut egui_kittest::Harness<'_, postscope::ui::App>, name: &str| {
+        h.get_by_label("Menu").click();
+        h.run();
+        h.get_by_label(name).click();
+        h.run();
+    };
+    pick(&mut h, "Dark");
+    assert_eq!(
+        h.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::Dark
+    );
+    assert_eq!(h.ctx.theme(), egui::Theme::Dark);
+    assert!(h.ctx.global_style().visuals.dark_mode);
+    pick(&mut h, "Light");
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+    assert!(!h.ctx.global_style().visuals.dark_mode);
+    pick(&mut h, "Follow the system");
+    assert_eq!(
+        h.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::System
+    );
+}
+
+/// The Japanese font the test command installs (fonts-ipafont-gothic).
+const JAPANESE_FONT: &str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf";
+
+#[test]
+fn a_japanese_subject_renders_with_its_font_and_a_script_without_one_is_named() {
+    use postscope::ui::Status;
+    let font = std::fs::read(JAPANESE_FONT).unwrap_or_else(|e| {
+        panic!("{JAPANESE_FONT}: {e} (scripts/test.sh installs fonts-ipafont-gothic)")
+    });
+    let mut h = bare();
+    h.ctx.add_font(egui::FontInsert::new(
+        "ipag",
+        egui::FontData::from_owned(font),
+        vec![egui::InsertFontFamily {
+            family: egui::FontFamily::Proportional,
+            priority: egui::FontPriority::Lowest,
+        }],
+    ));
+    h.run();
+    crate::gui::set_field(&mut h, "Subject", "会議の議事録");
+    h.run();
+    assert_eq!(h.state().compose().subject, "会議の議事録");
+    assert!(
+        h.ctx
+            .fonts_mut(|f| f.has_glyphs(&egui::FontId::proportional(14.0), "会議の議事録")),
+        "the Japanese font draws the subject"
+    );
+    assert!(
+        !matches!(h.state().status(), Status::Warning(_)),
+        "no notice while a font draws it: {:?}",
+        h.state().status()
+    );
+    // Devanagari: no font here, so the window names the script and the
+    // package (kittest panics on a missing glyph unless told to draw boxes).
+    h.ctx
+        .set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
+    crate::gui::set_field(&mut h, "Subject", "नमस्ते");
+    h.run();
+    match h.state().status() {
+        Status::Warning(text) => {
+            assert!(text.contains("Devanagari"), "{text}");
+            assert!(text.contains("fonts-noto-core"), "{text}");
+        }
+        other => panic!("no notice for Devanagari: {other:?}"),
+    }
+}

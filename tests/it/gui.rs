@@ -327,7 +327,9 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
 
 fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
     step_until(h, what, |app| match &app.status() {
-        Status::Sent(t) | Status::Idle(t) | Status::Failed(t) => t.contains(pattern),
+        Status::Sent(t) | Status::Idle(t) | Status::Failed(t) | Status::Warning(t) => {
+            t.contains(pattern)
+        }
         Status::Sending { .. } => false,
     });
 }

@@ -520,6 +520,9 @@ impl Headless {
             .env("XDG_CONFIG_HOME", work.path().join("config"))
             .env("XDG_DATA_HOME", work.path().join("data"))
             .env("XDG_CACHE_HOME", work.path().join("cache"))
+            // A zone given for the child only (a POSIX rule, no tzdata
+            // needed): its lines must show local time with the offset.
+            .env("TZ", "NPT-5:45")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -649,6 +652,7 @@ fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
         .run();
     run.expect_status(0);
     let line = server.line_with("#1 ");
+    assert_eq!(line.get(8..18), Some(" +05:45  #"), "local time: {line}");
     assert!(
         line.contains("a@example.org -> b@example.org")
             && line.contains("\"test\"")
@@ -687,7 +691,7 @@ fn headless_binary_prints_saves_and_stops_on_ctrl_c() {
     }
     let line = server.line_with("  !  ");
     assert!(
-        line.contains(" UTC  !  127.0.0.1:")
+        line.contains(" +05:45  !  127.0.0.1:")
             && line.ends_with("MAIL: 503 5.5.1 Send EHLO or HELO first"),
         "{line}"
     );

@@ -198,6 +198,11 @@ impl Console {
 
     /// Reading or writing failed.
     pub fn handle_io_error(&mut self, now: Instant, detail: String) {
+        if self.said_goodbye {
+            // After QUIT's 221 the server may end the connection any way it
+            // likes (over TLS often without close_notify): a normal end.
+            return self.close(now, None);
+        }
         let text = format!("the connection broke: {detail}");
         self.record(now, Direction::Error, text, None);
         self.close(now, Some(detail));

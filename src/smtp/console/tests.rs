@@ -214,6 +214,45 @@ fn completion_and_a_broken_server() {
 }
 
 /// Waits for a transcript line, as the window would.
+#[test]
+fn quit_then_221_is_a_normal_end_however_the_server_closes() {
+    let closed = |c: &mut Console| {
+        let mut why = None;
+        while let Some(e) = c.poll_event() {
+            if let ConsoleEvent::Closed(w) = e {
+                why = Some(w);
+            }
+        }
+        why
+    };
+    let now = Instant::now();
+    // A plain FIN after 221.
+    let mut c = Console::new(now);
+    c.handle_connected(now, None);
+    c.handle_input(now, b"220 hi\r\n");
+    c.send_text(now, "quit");
+    c.handle_input(now, b"221 2.0.0 bye\r\n");
+    c.handle_eof(now);
+    assert_eq!(closed(&mut c), Some(None), "no reason: not an error");
+    // A TLS server that closes without close_notify after 221.
+    let mut c = Console::new(now);
+    c.handle_connected(now, None);
+    c.handle_input(now, b"220 hi\r\n");
+    c.send_text(now, "QUIT");
+    c.handle_input(now, b"221 bye\r\n");
+    c.handle_io_error(
+        now,
+        "peer closed connection without sending TLS close_notify".into(),
+    );
+    assert_eq!(closed(&mut c), Some(None));
+    // Without QUIT, hanging up is the server's doing, and said so.
+    let mut c = Console::new(now);
+    c.handle_connected(now, None);
+    c.handle_input(now, b"220 hi\r\n");
+    c.handle_eof(now);
+    assert_eq!(closed(&mut c), Some(Some("the server hung up".into())));
+}
+
 fn wait_for(events: &std::sync::mpsc::Receiver<ConsoleEvent>, text: &str) -> Vec<String> {
     let mut seen = Vec::new();
     let until = Instant::now() + Duration::from_secs(10);

@@ -314,11 +314,15 @@ impl AccountsView {
             );
         }
         if let Some(problem) = &facts.keychain_problem {
-            ui.label(
-                RichText::new(format!(
-                    "⚠ {problem}. Passwords you type are kept for this session only."
-                ))
-                .color(super::style::warn(ui)),
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!(
+                        "⚠ No keychain: a password you type here is kept only until \
+                         Postscope closes, then you type it again. ({problem})"
+                    ))
+                    .color(super::style::warn(ui)),
+                )
+                .wrap(),
             );
         } else if f.logs_in() {
             ui.label(
