@@ -129,6 +129,11 @@ pub const COMMANDS: &[Command] = &[
         shortcut: key(CMD, Key::Num7),
     },
     Command {
+        action: Action::Go(Tab::Learn),
+        name: "Go to Learn (SMTP step by step)",
+        shortcut: key(CMD, Key::Num8),
+    },
+    Command {
         action: Action::Theme(egui::ThemePreference::System),
         name: "Theme: follow the system",
         shortcut: None,
@@ -436,6 +441,7 @@ mod tests {
             Tab::Inbox,
             Tab::Console,
             Tab::Accounts,
+            Tab::Learn,
         ] {
             assert!(
                 COMMANDS

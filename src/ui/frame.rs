@@ -45,6 +45,8 @@ impl App {
             ui.selectable_value(&mut self.tab, Tab::Console, "Console")
                 .on_hover_text("Probe a server, or talk to it by hand");
             ui.selectable_value(&mut self.tab, Tab::Accounts, "Accounts");
+            ui.selectable_value(&mut self.tab, Tab::Learn, "Learn")
+                .on_hover_text("SMTP explained on a live exchange, step by step");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if let Some(i) = self.menu_ui(ui) {
                     intent = Some(i);
@@ -227,6 +229,14 @@ impl App {
             }
             Status::Failed(text) => {
                 ui.label(RichText::new(format!("✖ {text}")).color(style::bad(ui)));
+                if let Some(page) = learn_page_for(&text)
+                    && ui
+                        .link("What does this mean?")
+                        .on_hover_text(page.title())
+                        .clicked()
+                {
+                    intent = Some(Intent::OpenLearn(Some(page)));
+                }
             }
         });
         intent
@@ -280,6 +290,12 @@ impl eframe::App for App {
             intents.extend(self.status_bar(ui));
             ui.add_space(3.0);
         });
+        let highlight = if self.tab == Tab::Learn {
+            self.learn.highlight(self.transcript.events())
+        } else {
+            Vec::new()
+        };
+        self.transcript.set_highlight(highlight);
         if self.show_transcript {
             egui::Panel::right("transcript")
                 .resizable(true)
@@ -406,6 +422,11 @@ impl eframe::App for App {
                         intents.extend(self.console.ui(ui, busy).map(Intent::Console));
                     });
             }
+            Tab::Learn => {
+                let busy = self.job.is_some();
+                let events = self.transcript.events().to_vec();
+                intents.extend(self.learn.ui(ui, &events, busy).map(Intent::Learn));
+            }
             Tab::Accounts => {
                 let facts = SecretFacts {
                     keychain_problem: self.keychain_problem.clone(),
@@ -487,5 +508,21 @@ impl eframe::App for App {
             ui.ctx().request_repaint();
         }
         self.autosave(&ui.ctx().clone());
+    }
+}
+
+/// The Learn page that explains an error: reply codes for a refusal, ports
+/// for a connection that never got a greeting.
+fn learn_page_for(text: &str) -> Option<super::learn::Page> {
+    use super::learn::Page;
+    let has_code = text
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|w| w.len() == 3 && matches!(w.as_bytes()[0], b'4' | b'5'));
+    if has_code {
+        Some(Page::Replies)
+    } else if text.contains("greeting") || text.contains("implicit") || text.contains("port") {
+        Some(Page::Ports)
+    } else {
+        None
     }
 }

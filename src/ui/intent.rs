@@ -49,6 +49,11 @@ pub enum Intent {
     History(HistoryIntent),
     /// The Console tab.
     Console(console::ConsoleIntent),
+    /// The Learn tab asks for something.
+    Learn(super::learn::LearnIntent),
+    /// Open the Learn tab, at a page if given (links from the transcript
+    /// and from error messages).
+    OpenLearn(Option<super::learn::Page>),
 }
 
 impl From<ComposeIntent> for Intent {
@@ -65,6 +70,7 @@ impl From<TranscriptIntent> for Intent {
         match i {
             TranscriptIntent::Save => Intent::SaveTranscript,
             TranscriptIntent::Open => Intent::OpenTranscript,
+            TranscriptIntent::Learn => Intent::OpenLearn(None),
         }
     }
 }
@@ -99,7 +105,27 @@ impl App {
             Intent::Accounts(i) => self.accounts_intent(i),
             Intent::History(i) => self.history_intent(i),
             Intent::Console(i) => self.console_intent(i),
+            Intent::Learn(super::learn::LearnIntent::SendExample) => self.send_example(),
+            Intent::OpenLearn(page) => {
+                self.tab = Tab::Learn;
+                if let Some(page) = page {
+                    self.learn.open(page);
+                }
+            }
         }
+    }
+
+    /// The Learn walk's send: the example message to the Local sandbox, the
+    /// open message kept in Drafts.
+    fn send_example(&mut self) {
+        if self.account != AccountChoice::Sandbox {
+            self.choose_account(AccountChoice::Sandbox);
+        }
+        self.new_message();
+        self.compose = super::compose::example();
+        self.show_transcript = true;
+        self.tab = Tab::Learn; // a new message goes to Compose; the walk stays
+        self.send();
     }
 
     fn console_intent(&mut self, intent: console::ConsoleIntent) {

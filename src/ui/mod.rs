@@ -16,6 +16,7 @@ pub(crate) mod findings;
 pub(crate) mod glyphs;
 pub(crate) mod history;
 pub(crate) mod inbox;
+pub(crate) mod learn;
 pub(crate) mod probe;
 pub(crate) mod style;
 pub mod transcript;
@@ -145,6 +146,8 @@ pub enum Tab {
     Console,
     /// Saved accounts.
     Accounts,
+    /// SMTP taught on a live exchange.
+    Learn,
 }
 
 /// A server typed in for this session (saved accounts come with the
@@ -260,6 +263,8 @@ pub struct App {
     job: Option<(app::Running, JobKind)>,
     /// Characters no font can draw, told once per script.
     glyphs: glyphs::GlyphWatch,
+    /// The Learn tab.
+    learn: learn::LearnView,
     /// The command palette, while it is open.
     palette: Option<commands::Palette>,
     show_transcript: bool,
@@ -389,6 +394,7 @@ impl App {
             sandbox: SandboxState::Off,
             job: None,
             glyphs,
+            learn: learn::LearnView::default(),
             palette: None,
             show_transcript: true,
             dirs: options.dirs.clone(),

@@ -18,6 +18,8 @@ pub enum TranscriptIntent {
     Save,
     /// Load a saved `.jsonl` transcript into the panel.
     Open,
+    /// Open the Learn tab.
+    Learn,
 }
 
 /// How the panel shows the transcript.
@@ -38,6 +40,10 @@ pub struct TranscriptView {
     filter: String,
     /// Put the cursor in the filter in the next frame (Ctrl+F).
     focus_filter: bool,
+    /// Events the Learn walk points at (sorted indexes), drawn highlighted.
+    highlight: Vec<usize>,
+    /// An event to scroll to in the next frame (the first highlighted).
+    scroll_to: Option<usize>,
     /// Indexes of the events that pass the filter.
     shown: Vec<usize>,
     /// The filter `shown` was computed for, and how many events it covers.
@@ -56,6 +62,19 @@ impl TranscriptView {
     /// Puts the cursor in the filter field in the next frame (Ctrl+F).
     pub fn focus_filter(&mut self) {
         self.focus_filter = true;
+    }
+
+    /// Marks events to draw highlighted (the Learn walk's step).
+    pub fn set_highlight(&mut self, highlight: Vec<usize>) {
+        if highlight != self.highlight {
+            self.scroll_to = highlight.first().copied();
+            self.highlight = highlight;
+        }
+    }
+
+    /// The events drawn highlighted.
+    pub fn highlighted(&self) -> &[usize] {
+        &self.highlight
     }
 
     /// What the filter field holds.
@@ -172,6 +191,13 @@ impl TranscriptView {
                 .on_hover_text("One line per row");
             ui.selectable_value(&mut self.mode, Mode::Diagram, "Diagram")
                 .on_hover_text("Client and server as two lifelines; click an arrow for details");
+            if ui
+                .button("Learn…")
+                .on_hover_text("What these lines mean, step by step (the Learn tab)")
+                .clicked()
+            {
+                intent = Some(TranscriptIntent::Learn);
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let has_lines = !self.events.is_empty();
                 if ui
@@ -236,21 +262,35 @@ impl TranscriptView {
         let dark = ui.visuals().dark_mode;
         let font = FontId::monospace(12.0);
         let row_height = ui.fonts_mut(|f| f.row_height(&font));
-        egui::ScrollArea::both()
+        let mut area = egui::ScrollArea::both()
             .auto_shrink([false; 2])
-            .stick_to_bottom(true)
-            .show_rows(ui, row_height, self.shown.len(), |ui, rows| {
-                for &i in &self.shown[rows] {
-                    let event = &self.events[i];
-                    let label = egui::Label::new(row_job(event, &font, dark)).extend();
-                    let response = ui.add(label);
-                    if response.hovered()
-                        && let Some(text) = explain::event(event)
-                    {
-                        response.on_hover_text(text);
+            .stick_to_bottom(self.highlight.is_empty());
+        if let Some(event) = self.scroll_to.take()
+            && let Some(row) = self.shown.iter().position(|&i| i >= event)
+        {
+            let spacing = ui.spacing().item_spacing.y;
+            area =
+                area.vertical_scroll_offset((row as f32 * (row_height + spacing) - 40.0).max(0.0));
+        }
+        area.show_rows(ui, row_height, self.shown.len(), |ui, rows| {
+            for &i in &self.shown[rows] {
+                let event = &self.events[i];
+                let mut job = row_job(event, &font, dark);
+                if self.highlight.binary_search(&i).is_ok() {
+                    let on = ui.visuals().selection.bg_fill.gamma_multiply(0.45);
+                    for section in &mut job.sections {
+                        section.format.background = on;
                     }
                 }
-            });
+                let label = egui::Label::new(job).extend();
+                let response = ui.add(label);
+                if response.hovered()
+                    && let Some(text) = explain::event(event)
+                {
+                    response.on_hover_text(text);
+                }
+            }
+        });
         intent
     }
 }

@@ -189,3 +189,93 @@ fn a_japanese_subject_renders_with_its_font_and_a_script_without_one_is_named() 
         other => panic!("no notice for Devanagari: {other:?}"),
     }
 }
+
+#[test]
+fn the_learn_walk_goes_through_a_live_send_to_the_sandbox() {
+    use egui::{Key, Modifiers};
+    use egui_kittest::kittest::{NodeT, Queryable};
+    use postscope::ui::Tab;
+    let mut h = crate::gui::with_sandbox();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num8);
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Learn);
+    assert!(shows(&h, "Send the example to see this step's lines"));
+    h.get_by_label("Send the example to the Local sandbox")
+        .click();
+    h.step();
+    crate::gui::step_until(&mut h, "the example to be sent", |app| {
+        !app.is_sending() && app.sent().len() == 1
+    });
+    h.run();
+    // Step 1: the greeting, from this very exchange, highlighted in the panel.
+    assert!(
+        shows(&h, "S: 220 postscope.sandbox"),
+        "the greeting's line is shown"
+    );
+    let highlighted = |h: &egui_kittest::Harness<'_, postscope::ui::App>| -> Vec<String> {
+        let t = h.state().transcript();
+        t.highlighted()
+            .iter()
+            .map(|&i| t.events()[i].text.clone())
+            .collect()
+    };
+    assert!(
+        highlighted(&h).iter().any(|l| l.starts_with("220 ")),
+        "{:?}",
+        highlighted(&h)
+    );
+    h.get_by_label("Next ▶").click();
+    h.run();
+    assert!(
+        highlighted(&h)[0].starts_with("EHLO "),
+        "{:?}",
+        highlighted(&h)
+    );
+    assert!(shows(&h, "every line but the last has a dash"));
+    h.get_by_label("Next ▶").click();
+    h.run();
+    let tls = highlighted(&h);
+    assert!(
+        tls.iter().any(|l| l == "STARTTLS") && tls.iter().any(|l| l.starts_with("TLS established")),
+        "{tls:?}"
+    );
+    h.get_by_label("Next ▶").click();
+    h.run();
+    assert!(
+        highlighted(&h).iter().any(|l| l == "AUTH PLAIN <redacted>"),
+        "{:?}",
+        highlighted(&h)
+    );
+    h.get_by_label("Next ▶").click();
+    h.run();
+    assert!(shows(&h, "C: MAIL FROM:<you@postscope.sandbox>"));
+    assert!(shows(&h, "C: RCPT TO:<ada@example.org>"));
+    assert!(shows(&h, "They are not the From: and To:"));
+    h.get_by_label("Next ▶").click();
+    h.get_by_label("Next ▶").click();
+    h.run();
+    assert!(
+        highlighted(&h).iter().any(|l| l.contains("queued as")),
+        "{:?}",
+        highlighted(&h)
+    );
+    h.get_by_label("Next ▶").click();
+    h.run();
+    assert!(highlighted(&h).iter().any(|l| l == "QUIT"));
+    assert!(
+        h.get_by_label("Next ▶").accesskit_node().is_disabled(),
+        "the last step"
+    );
+    // Leaving the tab clears the highlight.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num1);
+    h.run();
+    assert!(h.state().transcript().highlighted().is_empty());
+    // The transcript's Learn… button comes back here; a page opens.
+    h.get_by_label("Learn…").click();
+    h.run();
+    assert_eq!(h.state().tab(), Tab::Learn);
+    h.get_by_label("Reply codes: 2xx, 3xx, 4xx, 5xx and enhanced codes")
+        .click();
+    h.run();
+    assert!(shows(&h, "Enhanced status codes (RFC 3463)"));
+}
