@@ -8,8 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::DataDirs;
-use super::records::{Folder, new_id};
 use crate::message::{self, Draft, Field};
 use crate::smtp::{Dsn, TranscriptEvent};
 
@@ -202,7 +200,7 @@ impl Composed {
         out
     }
 
-    fn forget_form_state(&mut self) {
+    pub(crate) fn forget_form_state(&mut self) {
         self.unknown.remove(OLD_FORM_STATE);
     }
 }
@@ -273,65 +271,60 @@ pub struct SentRecord {
     pub unknown: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Drafts and sent history as read from disk.
-#[derive(Debug, Default)]
-pub struct Mail {
-    /// Drafts and the outbox, newest first.
-    pub drafts: Vec<(String, DraftRecord)>,
-    /// Sent history, newest first.
-    pub sent: Vec<(String, SentRecord)>,
-    /// Files that could not be read (each kept aside), in sentences.
-    pub problems: Vec<String>,
+/// What the Sent list shows of a sent message: everything but the
+/// transcript and the body, which are read from its record when opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SentSummary {
+    /// When (Unix seconds).
+    pub sent_at: i64,
+    /// The account's name as shown.
+    pub account: String,
+    /// The server, `host:port`.
+    pub server: String,
+    /// The envelope recipients that got it.
+    pub delivered: Vec<String>,
+    /// The server's reply to the final dot.
+    pub final_reply: Option<String>,
+    /// Bytes of message data.
+    pub message_bytes: u64,
+    /// The header fields as composed.
+    pub from: String,
+    /// To.
+    pub to: String,
+    /// Cc.
+    #[serde(default)]
+    pub cc: String,
+    /// Bcc.
+    #[serde(default)]
+    pub bcc: String,
+    /// Subject.
+    pub subject: String,
+    /// The attachments: name, type, size.
+    #[serde(default)]
+    pub attachments: Vec<(String, String, u64)>,
 }
 
-impl Mail {
-    /// Reads drafts and history. A draft left by an older version
-    /// (`drafts/current.json`, the bare form) becomes a draft record first.
-    pub fn load(dirs: &DataDirs) -> Mail {
-        let mut problems = Vec::new();
-        let drafts = Folder::drafts(dirs);
-        let legacy = drafts.dir().join("current.json");
-        match super::read_json::<Composed>(&legacy) {
-            Ok(Some(mut message)) => {
-                message.forget_form_state();
-                let record = DraftRecord {
-                    saved_at: crate::clock::unix_secs(
-                        std::fs::metadata(&legacy)
-                            .and_then(|m| m.modified())
-                            .unwrap_or_else(|_| std::time::SystemTime::now()),
-                    ),
-                    message,
-                    ..DraftRecord::default()
-                };
-                match drafts.save(&new_id(), &record) {
-                    Ok(()) => {
-                        let _ = std::fs::remove_file(&legacy);
-                    }
-                    Err(e) => problems.push(format!("cannot move {}: {e}", legacy.display())),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => problems.push(e.to_string()),
-        }
-        let mut listing = drafts.list::<DraftRecord>();
-        problems.extend(listing.problems.iter().map(|p| p.to_string()));
-        listing
-            .records
-            .sort_by_key(|(_, r)| std::cmp::Reverse(r.saved_at));
-        for (_, r) in &mut listing.records {
-            r.message.forget_form_state();
-        }
-        let mut sent = Folder::sent(dirs).list::<SentRecord>();
-        problems.extend(sent.problems.iter().map(|p| p.to_string()));
-        sent.records
-            .sort_by_key(|(_, r)| std::cmp::Reverse(r.sent_at));
-        for (_, r) in &mut sent.records {
-            r.message.forget_form_state();
-        }
-        Mail {
-            drafts: listing.records,
-            sent: sent.records,
-            problems,
+impl SentRecord {
+    /// What the Sent list shows of it.
+    pub fn summary(&self) -> SentSummary {
+        let m = &self.message;
+        SentSummary {
+            sent_at: self.sent_at,
+            account: self.account.clone(),
+            server: self.server.clone(),
+            delivered: self.delivered.clone(),
+            final_reply: self.final_reply.clone(),
+            message_bytes: self.message_bytes,
+            from: m.from.clone(),
+            to: m.to.clone(),
+            cc: m.cc.clone(),
+            bcc: m.bcc.clone(),
+            subject: m.subject.clone(),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| (a.name.clone(), a.content_type.clone(), a.size))
+                .collect(),
         }
     }
 }
@@ -339,6 +332,7 @@ impl Mail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::records::Folder;
 
     fn example() -> Composed {
         Composed {
@@ -438,32 +432,5 @@ mod tests {
         };
         s.attach([e.clone(), e]);
         assert_eq!(s.attachments.len(), 1);
-    }
-
-    #[test]
-    fn loading_moves_an_old_draft_and_drops_form_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let dirs = DataDirs::at(dir.path());
-        let drafts = Folder::drafts(&dirs);
-        std::fs::create_dir_all(drafts.dir()).unwrap();
-        std::fs::write(
-            drafts.dir().join("current.json"),
-            r#"{"to":"a@example.org","subject":"old","show_more":true,"tag":"kept"}"#,
-        )
-        .unwrap();
-        std::fs::write(drafts.dir().join("broken.json"), "{ not json").unwrap();
-        let mail = Mail::load(&dirs);
-        assert_eq!(mail.drafts.len(), 1, "{:?}", mail.problems);
-        let message = &mail.drafts[0].1.message;
-        assert_eq!(message.subject, "old");
-        assert!(!message.unknown.contains_key("show_more"));
-        assert_eq!(message.unknown["tag"], "kept");
-        assert!(!drafts.dir().join("current.json").exists());
-        assert_eq!(mail.problems.len(), 1, "{:?}", mail.problems);
-        assert!(
-            mail.problems[0].contains("broken.json"),
-            "{:?}",
-            mail.problems
-        );
     }
 }

@@ -18,6 +18,8 @@ pub use folders::{APP_ID, DataDirs};
 pub mod mail;
 pub(crate) mod records;
 pub mod secrets;
+pub mod history;
+pub mod sent_index;
 pub mod settings;
 
 /// Why a file could not be read.

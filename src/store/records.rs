@@ -79,6 +79,21 @@ impl Folder {
         }
     }
 
+    /// The ids of the records in the folder, from its listing alone.
+    pub fn ids(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let id = name.strip_suffix(".json")?;
+                valid_id(id).then(|| id.to_owned())
+            })
+            .collect()
+    }
+
     /// Reads every record, newest file first. A missing folder is empty;
     /// temporary files and files kept aside are skipped.
     pub fn list<T: serde::de::DeserializeOwned>(&self) -> Listing<T> {

@@ -6,7 +6,7 @@ use super::{App, SandboxState, Status, accounts, compose, worker};
 use crate::smtp::Target;
 use crate::store::accounts::SecretPlace;
 use crate::store::mail::AccountChoice;
-use crate::store::mail::Mail;
+use crate::store::history::Mail;
 
 impl App {
     /// Takes one background result.
@@ -145,6 +145,15 @@ impl App {
             }
             Background::StoreFailed(e) => self.status = Status::Failed(e),
             Background::Built(worker::Built::Raw, result) => self.raw_view = Some(result),
+            Background::SentLoaded(purpose, Ok(record)) => match purpose {
+                worker::SentUse::ShowTranscript => {
+                    self.show_events(&record.server, &record.transcript);
+                }
+                worker::SentUse::SendAgain => self.send_again(record),
+            },
+            Background::SentLoaded(_, Err(e)) => {
+                self.status = Status::Failed(format!("Cannot open the sent message: {e}"));
+            }
             Background::Built(worker::Built::Console, Ok(message)) => {
                 self.console.message = message.text;
                 self.status = Status::Idle("The Compose message is ready to send with DATA".into());

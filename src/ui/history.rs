@@ -7,7 +7,7 @@
 
 use egui::RichText;
 
-use crate::store::mail::{DraftRecord, SentRecord};
+use crate::store::mail::{DraftRecord, SentSummary};
 
 /// What the lists ask the App to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub fn drafts_ui(
 /// one shows its details.
 pub fn sent_ui(
     ui: &mut egui::Ui,
-    sent: &[(String, SentRecord)],
+    sent: &[(String, SentSummary)],
     selected: &mut Option<String>,
 ) -> Option<HistoryIntent> {
     let mut intent = None;
@@ -181,7 +181,7 @@ pub fn sent_ui(
         .show(ui, |ui| {
             for (id, record) in sent {
                 let is_selected = selected.as_deref() == Some(id.as_str());
-                let m = &record.message;
+                let m = record;
                 let clip = if m.attachments.is_empty() {
                     ""
                 } else {
@@ -218,12 +218,10 @@ pub fn sent_ui(
                                         "Attachments",
                                         m.attachments
                                             .iter()
-                                            .map(|a| {
+                                            .map(|(name, content_type, size)| {
                                                 format!(
-                                                    "{} ({}, {})",
-                                                    a.name,
-                                                    a.content_type,
-                                                    crate::smtp::format_bytes(a.size)
+                                                    "{name} ({content_type}, {})",
+                                                    crate::smtp::format_bytes(*size)
                                                 )
                                             })
                                             .collect::<Vec<_>>()

@@ -256,9 +256,20 @@ impl App {
                 }
                 self.status = Status::Idle("Deleted the draft".into());
             }
+            HistoryIntent::ShowTranscript(id) if self.needs_reading(&id) => {
+                if let Some(dirs) = self.dirs.clone() {
+                    self.tasks
+                        .load_sent(dirs, id, worker::SentUse::ShowTranscript);
+                }
+            }
+            HistoryIntent::SendAgain(id) if self.needs_reading(&id) => {
+                if let Some(dirs) = self.dirs.clone() {
+                    self.tasks.load_sent(dirs, id, worker::SentUse::SendAgain);
+                }
+            }
             HistoryIntent::ShowTranscript(id) => {
                 let found = self
-                    .sent
+                    .session_sent
                     .iter()
                     .find(|(s, _)| *s == id)
                     .map(|(_, r)| (r.server.clone(), r.transcript.clone()))
@@ -274,12 +285,24 @@ impl App {
                 }
             }
             HistoryIntent::SendAgain(id) => {
-                if let Some((_, record)) = self.sent.iter().find(|(s, _)| *s == id).cloned() {
-                    self.new_message();
-                    self.compose = record.message;
-                    self.tab = Tab::Compose;
+                if let Some((_, record)) = self.session_sent.iter().find(|(s, _)| *s == id).cloned()
+                {
+                    self.send_again(record);
                 }
             }
         }
+    }
+
+    /// Whether a Sent entry must be read from disk (it was not sent in this
+    /// session).
+    fn needs_reading(&self, id: &str) -> bool {
+        self.sent.iter().any(|(s, _)| s == id) && !self.session_sent.iter().any(|(s, _)| s == id)
+    }
+
+    /// A copy of a sent message as a new draft.
+    pub(super) fn send_again(&mut self, record: crate::store::mail::SentRecord) {
+        self.new_message();
+        self.compose = record.message;
+        self.tab = Tab::Compose;
     }
 }

@@ -41,7 +41,7 @@ use crate::app::{self};
 use crate::sandbox::Sandbox;
 use crate::smtp::{self, Stage, TlsMode};
 use crate::store::DataDirs;
-use crate::store::mail::{AccountChoice, Composed, DraftRecord, SentRecord};
+use crate::store::mail::{AccountChoice, Composed, DraftRecord, SentRecord, SentSummary};
 use crate::store::secrets::{Keychain, SecretStore};
 use crate::store::settings::Settings;
 use accounts::AccountsView;
@@ -251,7 +251,10 @@ pub struct App {
     /// Drafts on disk (the outbox: those with a failed attempt), newest first.
     drafts: Vec<(String, DraftRecord)>,
     /// Sent history, newest first.
-    sent: Vec<(String, SentRecord)>,
+    sent: Vec<(String, SentSummary)>,
+    /// This session's sent records, whole (the list above holds summaries;
+    /// older records are read from disk when opened).
+    session_sent: Vec<(String, SentRecord)>,
     /// The id of the draft open in the composer.
     draft_id: String,
     /// "Stop after" in the composer: end the session early, on purpose.
@@ -316,7 +319,7 @@ impl App {
     }
 
     /// Sent history, newest first.
-    pub fn sent(&self) -> &[(String, SentRecord)] {
+    pub fn sent(&self) -> &[(String, SentSummary)] {
         &self.sent
     }
 
@@ -395,6 +398,7 @@ impl App {
             job: None,
             glyphs,
             learn: learn::LearnView::default(),
+            session_sent: Vec::new(),
             palette: None,
             show_transcript: true,
             dirs: options.dirs.clone(),

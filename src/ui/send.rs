@@ -449,7 +449,9 @@ impl App {
                 };
                 self.drafts.retain(|(id, _)| *id != sending.draft_id);
                 self.sent
-                    .insert(0, (sending.draft_id.clone(), record.clone()));
+                    .insert(0, (sending.draft_id.clone(), record.summary()));
+                self.session_sent
+                    .push((sending.draft_id.clone(), record.clone()));
                 if let Some(dirs) = &self.dirs {
                     self.tasks
                         .record_sent(dirs.clone(), sending.draft_id.clone(), record);

@@ -13,7 +13,8 @@ use crate::message::{self, Draft};
 use crate::smtp;
 use crate::store::DataDirs;
 use crate::store::accounts::{self, Change, IfNoKeychain};
-use crate::store::mail::{Attachment, Mail, SentRecord};
+use crate::store::history::Mail;
+use crate::store::mail::{Attachment, SentRecord};
 use crate::store::records::Folder;
 use crate::store::secrets::SecretStore;
 use crate::store::settings::Settings;
@@ -23,6 +24,8 @@ pub type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// Results of small background jobs.
 pub enum Background {
+    /// A Sent record read from disk, for what it was opened for.
+    SentLoaded(SentUse, Result<SentRecord, String>),
     /// Files were looked at for attaching: entries, and errors naming the file.
     Inspected(Vec<Result<Attachment, String>>),
     /// The user picked files in the open dialog.
@@ -79,6 +82,15 @@ pub struct RawMessage {
     pub text: String,
     /// What `postscope lint` finds in it (nothing, for what Postscope builds).
     pub findings: Vec<message::lint::Finding>,
+}
+
+/// Why a Sent record is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentUse {
+    /// Its transcript goes to the panel.
+    ShowTranscript,
+    /// A copy opens as a new draft.
+    SendAgain,
 }
 
 /// Which form asked for a CA file.
@@ -301,12 +313,29 @@ impl Tasks {
         self.write(move || {
             let result = Folder::sent(&dirs)
                 .save(&id, &record)
+                .and_then(|()| crate::store::sent_index::add(&dirs, &id, record.summary()))
                 .and_then(|()| Folder::drafts(&dirs).remove(&id));
             result.err().map(|e| {
                 Background::StoreFailed(format!(
                     "the message was delivered, but recording it under Sent failed: {e}"
                 ))
             })
+        });
+    }
+
+    /// Reads one Sent record (its transcript and body are not kept in
+    /// memory with the list).
+    pub fn load_sent(&self, dirs: DataDirs, id: String, purpose: SentUse) {
+        self.spawn("postscope-load-sent", move || {
+            let result = match Folder::sent(&dirs).load::<SentRecord>(&id) {
+                Ok(Some(mut record)) => {
+                    record.message.forget_form_state();
+                    Ok(record)
+                }
+                Ok(None) => Err("this sent message's record is gone from disk".to_owned()),
+                Err(e) => Err(e.to_string()),
+            };
+            Some(Background::SentLoaded(purpose, result))
         });
     }
 

@@ -279,3 +279,53 @@ fn the_learn_walk_goes_through_a_live_send_to_the_sandbox() {
     h.run();
     assert!(shows(&h, "Enhanced status codes (RFC 3463)"));
 }
+
+#[test]
+fn sent_lists_from_its_index_and_reads_a_transcript_when_opened() {
+    use egui_kittest::kittest::Queryable;
+    use postscope::ui::{AppOptions, Tab};
+    let root = tempfile::tempdir().unwrap();
+    let dirs = postscope::store::DataDirs::at(root.path());
+    let options = AppOptions {
+        start_sandbox: true,
+        dirs: Some(dirs.clone()),
+    };
+    {
+        let mut h = crate::gui::harness(options.clone());
+        crate::gui::step_until(&mut h, "the sandbox", |app| app.sandbox().is_some());
+        h.run();
+        h.get_by_label("Send").click();
+        h.step();
+        crate::gui::step_until(&mut h, "the send", |app| {
+            !app.is_sending() && app.sent().len() == 1
+        });
+        // The record and its summary are written on the store thread.
+        let index = root.path().join("data/sent-index.json");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !index.is_file() {
+            assert!(Instant::now() < until, "no Sent index written");
+            std::thread::sleep(Duration::from_millis(20));
+            h.step();
+        }
+    }
+    // A new window: the list comes from the index, the transcript from the
+    // record only when asked.
+    let mut h = crate::gui::harness(options);
+    crate::gui::step_until(&mut h, "the history", |app| app.sent().len() == 1);
+    h.run();
+    assert!(h.state().transcript().events().is_empty());
+    h.get_by_label("Sent (1)").click();
+    h.run();
+    h.get_all_by_label_contains("Hello from Postscope")
+        .next()
+        .expect("the Sent row")
+        .click();
+    h.run();
+    h.get_by_label("Show transcript").click();
+    crate::gui::step_until(&mut h, "the transcript to be read", |app| {
+        !app.transcript().events().is_empty()
+    });
+    h.run();
+    assert!(shows(&h, "AUTH PLAIN <redacted>"));
+    assert_eq!(h.state().tab(), Tab::Sent);
+}

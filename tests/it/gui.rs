@@ -173,7 +173,7 @@ fn compose_attach_and_send_to_a_real_server() {
     assert_eq!(h.state().compose().subject, "");
     assert_eq!(h.state().compose().from, "Alice <alice@example.org>");
     assert_eq!(h.state().sent().len(), 1);
-    assert_eq!(h.state().sent()[0].1.message.subject, "Report");
+    assert_eq!(h.state().sent()[0].1.subject, "Report");
 }
 
 #[test]
