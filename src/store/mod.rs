@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 pub(crate) mod accounts;
 mod folders;
 pub use folders::{APP_ID, DataDirs};
+pub mod history;
 pub mod mail;
 pub(crate) mod records;
 pub mod secrets;
-pub mod history;
 pub mod sent_index;
 pub mod settings;
 

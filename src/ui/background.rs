@@ -5,10 +5,19 @@ use super::worker::Background;
 use super::{App, SandboxState, Status, accounts, compose, worker};
 use crate::smtp::Target;
 use crate::store::accounts::SecretPlace;
-use crate::store::mail::AccountChoice;
 use crate::store::history::Mail;
+use crate::store::mail::AccountChoice;
 
 impl App {
+    /// A CA file chosen for a form, by the dialog or typed.
+    pub(super) fn ca_picked(&mut self, for_form: worker::CaFor, path: std::path::PathBuf) {
+        let path = path.display().to_string();
+        match for_form {
+            worker::CaFor::Account => self.accounts.form.ca_file = path,
+            worker::CaFor::Console => self.console.ca_file = path,
+        }
+    }
+
     /// Takes one background result.
     pub(super) fn take(&mut self, msg: Background) {
         match msg {
@@ -24,12 +33,10 @@ impl App {
                 }
             }
             Background::Picked(paths) => self.tasks.inspect(paths),
-            Background::CaPicked(worker::CaFor::Account, path) => {
-                self.accounts.form.ca_file = path.display().to_string();
+            Background::NoFileDialog(purpose, why) => {
+                self.path_prompt = Some(super::dialogs::PathPrompt::new(purpose, why));
             }
-            Background::CaPicked(worker::CaFor::Console, path) => {
-                self.console.ca_file = path.display().to_string();
-            }
+            Background::CaPicked(for_form, path) => self.ca_picked(for_form, path),
             Background::Saved(Ok(path)) => {
                 self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
             }

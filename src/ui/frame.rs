@@ -278,6 +278,7 @@ impl eframe::App for App {
         intents.extend(Self::dropped_files(ui));
         let ctx = ui.ctx().clone();
         intents.extend(self.commands_ui(&ctx));
+        self.path_prompt_ui(&ctx);
         let hovering_files = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
 
         egui::Panel::top("tabs").show(ui, |ui| {

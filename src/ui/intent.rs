@@ -4,6 +4,7 @@
 
 use super::accounts::AccountsIntent;
 use super::compose::ComposeIntent;
+use super::dialogs::DialogFor;
 use super::history::HistoryIntent;
 use super::send::JobKind;
 use super::transcript::TranscriptIntent;
@@ -85,6 +86,7 @@ impl App {
             Intent::Resend(false) => self.confirm_resend = false,
             Intent::Cancel => self.cancel(),
             Intent::ChooseAccount(choice) => self.choose_account(choice),
+            Intent::PickFiles if self.typed_path_instead(DialogFor::Attach) => {}
             Intent::PickFiles => self.tasks.pick_files(),
             Intent::ShowRaw => {
                 let draft = self.compose.draft();
@@ -95,12 +97,14 @@ impl App {
                 self.tab = Tab::Compose;
                 self.attach_files(paths);
             }
+            Intent::SaveTranscript if self.typed_path_instead(DialogFor::SaveTranscript) => {}
             Intent::SaveTranscript => {
                 // Rendered on the worker, once the format is known.
                 let snapshot = self.transcript.snapshot();
                 self.tasks
                     .save_as("transcript.txt", move |path| snapshot.render(path));
             }
+            Intent::OpenTranscript if self.typed_path_instead(DialogFor::OpenTranscript) => {}
             Intent::OpenTranscript => self.tasks.open_transcript(),
             Intent::Accounts(i) => self.accounts_intent(i),
             Intent::History(i) => self.history_intent(i),
@@ -194,7 +198,11 @@ impl App {
                     self.console.state = Default::default();
                 }
             }
-            console::ConsoleIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Console),
+            console::ConsoleIntent::PickCaFile => {
+                if !self.typed_path_instead(DialogFor::CaFile(worker::CaFor::Console)) {
+                    self.tasks.pick_ca_file(worker::CaFor::Console);
+                }
+            }
             console::ConsoleIntent::UseComposed => {
                 let draft = self.compose.draft();
                 self.tasks.build_message(draft, worker::Built::Console);
@@ -234,7 +242,11 @@ impl App {
                 }
             }
             AccountsIntent::Test => self.test_account(),
-            AccountsIntent::PickCaFile => self.tasks.pick_ca_file(worker::CaFor::Account),
+            AccountsIntent::PickCaFile => {
+                if !self.typed_path_instead(DialogFor::CaFile(worker::CaFor::Account)) {
+                    self.tasks.pick_ca_file(worker::CaFor::Account);
+                }
+            }
         }
     }
 

@@ -12,6 +12,7 @@ pub(crate) mod commands;
 pub(crate) mod compose;
 pub(crate) mod console;
 pub(crate) mod diagram;
+pub(crate) mod dialogs;
 pub(crate) mod findings;
 pub(crate) mod glyphs;
 pub(crate) mod history;
@@ -89,6 +90,9 @@ pub fn run(open: Option<std::path::PathBuf>) -> ExitCode {
             );
             if let Some(path) = open {
                 app.open_message(path);
+            }
+            if std::env::var_os(dialogs::NO_FILE_DIALOG_ENV).is_some_and(|v| !v.is_empty()) {
+                app.use_typed_paths();
             }
             Ok(Box::new(app))
         }),
@@ -268,6 +272,10 @@ pub struct App {
     glyphs: glyphs::GlyphWatch,
     /// The Learn tab.
     learn: learn::LearnView,
+    /// The typed-path stand-in for a file dialog, while it is open.
+    path_prompt: Option<dialogs::PathPrompt>,
+    /// Typed paths instead of file dialogs.
+    typed_paths: bool,
     /// The command palette, while it is open.
     palette: Option<commands::Palette>,
     show_transcript: bool,
@@ -399,6 +407,8 @@ impl App {
             glyphs,
             learn: learn::LearnView::default(),
             session_sent: Vec::new(),
+            path_prompt: None,
+            typed_paths: false,
             palette: None,
             show_transcript: true,
             dirs: options.dirs.clone(),

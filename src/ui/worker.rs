@@ -24,6 +24,8 @@ pub type Notify = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// Results of small background jobs.
 pub enum Background {
+    /// No file dialog can be shown (why): the window asks for a path.
+    NoFileDialog(super::dialogs::DialogFor, String),
     /// A Sent record read from disk, for what it was opened for.
     SentLoaded(SentUse, Result<SentRecord, String>),
     /// Files were looked at for attaching: entries, and errors naming the file.
@@ -93,14 +95,7 @@ pub enum SentUse {
     SendAgain,
 }
 
-/// Which form asked for a CA file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CaFor {
-    /// The Accounts tab.
-    Account,
-    /// The Console tab.
-    Console,
-}
+pub use super::dialogs::CaFor;
 
 /// What was on disk at start.
 pub struct Loaded {
@@ -225,6 +220,12 @@ impl Tasks {
     /// Opens the native "attach files" dialog without blocking the UI.
     pub fn pick_files(&self) {
         self.spawn("postscope-dialog", move || {
+            if let Err(why) = super::dialogs::available() {
+                return Some(Background::NoFileDialog(
+                    super::dialogs::DialogFor::Attach,
+                    why,
+                ));
+            }
             rfd::FileDialog::new()
                 .set_title("Attach files")
                 .pick_files()
@@ -240,6 +241,12 @@ impl Tasks {
     ) {
         let suggested = suggested.to_owned();
         self.spawn("postscope-save", move || {
+            if let Err(why) = super::dialogs::available() {
+                return Some(Background::NoFileDialog(
+                    super::dialogs::DialogFor::SaveTranscript,
+                    why,
+                ));
+            }
             let path = rfd::FileDialog::new()
                 .set_title("Save transcript")
                 .set_file_name(&suggested)
@@ -247,13 +254,17 @@ impl Tasks {
                 .add_filter("JSON Lines", &["jsonl"])
                 .add_filter("Web page with the diagram", &["html"])
                 .save_file()?;
-            let bytes = contents(&path);
-            Some(Background::Saved(
-                crate::store::write_atomically(&path, &bytes)
-                    .map(|()| path.clone())
-                    .map_err(|e| format!("cannot save {}: {e}", path.display())),
-            ))
+            Some(write_file(&path, contents))
         });
+    }
+
+    /// Writes `contents(path)` to a path already chosen (the path prompt).
+    pub fn save_to(
+        &self,
+        path: PathBuf,
+        contents: impl FnOnce(&std::path::Path) -> Vec<u8> + Send + 'static,
+    ) {
+        self.spawn("postscope-save", move || Some(write_file(&path, contents)));
     }
 
     /// Reads settings, drafts and history.
@@ -365,6 +376,12 @@ impl Tasks {
     /// Asks for a saved `.jsonl` transcript and reads it.
     pub fn open_transcript(&self) {
         self.spawn("postscope-open-transcript", move || {
+            if let Err(why) = super::dialogs::available() {
+                return Some(Background::NoFileDialog(
+                    super::dialogs::DialogFor::OpenTranscript,
+                    why,
+                ));
+            }
             let path = rfd::FileDialog::new()
                 .set_title("Open a transcript")
                 .add_filter("JSON Lines transcript", &["jsonl"])
@@ -429,6 +446,12 @@ impl Tasks {
     /// Opens the native dialog to choose a CA file.
     pub fn pick_ca_file(&self, for_form: CaFor) {
         self.spawn("postscope-dialog", move || {
+            if let Err(why) = super::dialogs::available() {
+                return Some(Background::NoFileDialog(
+                    super::dialogs::DialogFor::CaFile(for_form),
+                    why,
+                ));
+            }
             rfd::FileDialog::new()
                 .set_title("Choose a CA certificate (PEM)")
                 .add_filter("PEM certificates", &["pem", "crt", "cer"])
@@ -465,4 +488,17 @@ pub fn read_transcript(
     let (header, events) = crate::smtp::transcript::parse_jsonl(&text)
         .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
     Ok((path.to_owned(), header, events))
+}
+
+/// Writes a file the person chose, atomically; the result for the status bar.
+fn write_file(
+    path: &std::path::Path,
+    contents: impl FnOnce(&std::path::Path) -> Vec<u8>,
+) -> Background {
+    let bytes = contents(path);
+    Background::Saved(
+        crate::store::write_atomically(path, &bytes)
+            .map(|()| path.to_owned())
+            .map_err(|e| format!("cannot save {}: {e}", path.display())),
+    )
 }

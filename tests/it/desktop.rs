@@ -329,3 +329,49 @@ fn sent_lists_from_its_index_and_reads_a_transcript_when_opened() {
     assert!(shows(&h, "AUTH PLAIN <redacted>"));
     assert_eq!(h.state().tab(), Tab::Sent);
 }
+
+#[test]
+fn without_a_file_dialog_a_typed_path_attaches_and_saves_in_the_chosen_format() {
+    use egui_kittest::kittest::Queryable;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "some notes\n").unwrap();
+    let mut h = crate::gui::with_sandbox();
+    h.state_mut().use_typed_paths();
+    h.get_by_label("Attach files…").click();
+    h.run();
+    assert!(shows(&h, "ile dialogs are turned off"), "it says why");
+    crate::gui::set_field(&mut h, "Path", file.to_str().unwrap());
+    h.get_by_label("Attach").click();
+    crate::gui::step_until(&mut h, "the attachment", |app| {
+        app.compose().attachments.len() == 1
+    });
+    assert_eq!(h.state().compose().attachments[0].name, "notes.txt");
+
+    // Send, then save the transcript as a web page by typing a path.
+    h.get_by_label("Send").click();
+    h.step();
+    crate::gui::step_until(&mut h, "the send", |app| !app.is_sending());
+    h.run();
+    h.get_by_label("Save…").click();
+    h.run();
+    let target = dir.path().join("session.txt");
+    crate::gui::set_field(&mut h, "Path", target.to_str().unwrap());
+    h.get_by_label("Web page with the diagram (.html)").click();
+    h.run();
+    assert!(
+        shows(&h, "session.html"),
+        "the path shown takes the format's extension"
+    );
+    h.get_by_label("Save").click();
+    let saved = dir.path().join("session.html");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !saved.is_file() {
+        assert!(Instant::now() < until, "nothing saved");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    let page = std::fs::read_to_string(&saved).unwrap();
+    assert!(page.contains("<svg"), "a web page with the diagram");
+    assert!(!dir.path().join("session.txt").exists());
+}
