@@ -38,6 +38,9 @@ pub struct Form<'a> {
     pub message: &'a mut Composed,
     /// The Cc, Bcc and Reply-To rows were asked for.
     pub more: &'a mut bool,
+    /// Put the cursor in From (the window's first frame: Tab then goes
+    /// through the form in reading order).
+    pub focus_from: bool,
 }
 
 impl Form<'_> {
@@ -66,11 +69,12 @@ impl Form<'_> {
                            text: &mut String,
                            hint: &str| {
                     let label = ui.label(name);
-                    ui.vertical(|ui| {
+                    let shown = ui.vertical(|ui| {
                         let edit = egui::TextEdit::singleline(text)
                             .hint_text(hint)
                             .desired_width(f32::INFINITY);
                         let response = ui.add(edit).labelled_by(label.id);
+                        let id = response.id;
                         if let Some(err) = field.and_then(error_for)
                             && !(field == Some(Field::To)
                                 && text.trim().is_empty()
@@ -79,16 +83,21 @@ impl Form<'_> {
                             response.on_hover_text(&err);
                             ui.label(RichText::new(format!("⚠ {err}")).color(error_color).small());
                         }
+                        id
                     });
                     ui.end_row();
+                    shown.inner
                 };
-                row(
+                let from = row(
                     ui,
                     "From",
                     Some(Field::From),
                     &mut self.message.from,
                     "Your Name <you@example.org>",
                 );
+                if self.focus_from {
+                    ui.memory_mut(|m| m.request_focus(from));
+                }
                 row(
                     ui,
                     "To",

@@ -132,7 +132,8 @@ impl ConsoleView {
         let mut intent = None;
         let connected = self.state.connected;
         ui.heading("Test a server");
-        ui.horizontal(|ui| {
+        // Wrapped rows: at 1024 px with the transcript open nothing is cut.
+        ui.horizontal_wrapped(|ui| {
             let l = ui.label("Server");
             ui.add_enabled(
                 !connected,
@@ -147,8 +148,10 @@ impl ConsoleView {
                 egui::TextEdit::singleline(&mut self.port).desired_width(60.0),
             )
             .labelled_by(l.id);
+            ui.end_row();
             ui.add_enabled_ui(!connected, |ui| {
-                egui::ComboBox::from_label("Connection")
+                let l = ui.label("Connection");
+                egui::ComboBox::from_id_salt("console_connection")
                     .selected_text(
                         CONNECT_MODES
                             .iter()
@@ -159,11 +162,13 @@ impl ConsoleView {
                         for (mode, text) in CONNECT_MODES {
                             ui.selectable_value(&mut self.mode, mode, text);
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
             });
         });
         let ready = !self.host.trim().is_empty() && self.port_number().is_some();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!connected, |ui| {
                 let l = ui.label("CA file");
                 ui.add(
@@ -203,8 +208,9 @@ impl ConsoleView {
             {
                 intent = Some(ConsoleIntent::Connect);
             }
-            self.state_line(ui);
         });
+        // On its own line, wrapped: never cut to "· logged in".
+        self.state_line(ui);
         ui.separator();
         if connected {
             if let Some(i) = self.console_ui(ui) {
@@ -303,43 +309,46 @@ impl ConsoleView {
                 }
             }
         });
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("User");
+            ui.add(egui::TextEdit::singleline(&mut self.user).desired_width(140.0))
+                .labelled_by(l.id);
+            let l = ui.label("Password");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.password)
+                    .password(true)
+                    .desired_width(120.0),
+            )
+            .labelled_by(l.id);
+            let l = ui.label("Mechanism");
+            egui::ComboBox::from_id_salt("console_mechanism")
+                .selected_text(self.mechanism.name())
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.mechanism, Mechanism::Plain, "PLAIN");
+                    ui.selectable_value(&mut self.mechanism, Mechanism::Login, "LOGIN");
+                })
+                .response
+                .labelled_by(l.id);
+            if ui
+                .add_enabled(
+                    !self.user.is_empty() && !self.state.in_data,
+                    egui::Button::new("AUTH"),
+                )
+                .on_hover_text("Log in: the base64 is made for you and redacted in the log")
+                .clicked()
+            {
+                intent = Some(ConsoleIntent::Command(console::ConsoleCommand::Auth(
+                    self.mechanism.clone(),
+                    self.user.clone(),
+                    console::Password(self.password.clone()),
+                )));
+            }
+        });
+        let field_width = (ui.available_width() - 190.0).clamp(120.0, 300.0);
         egui::Grid::new("console_helpers")
             .num_columns(3)
             .spacing([8.0, 4.0])
             .show(ui, |ui| {
-                let l = ui.label("User");
-                ui.horizontal(|ui| {
-                    ui.add(egui::TextEdit::singleline(&mut self.user).desired_width(140.0))
-                        .labelled_by(l.id);
-                    let l = ui.label("Password");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.password)
-                            .password(true)
-                            .desired_width(120.0),
-                    )
-                    .labelled_by(l.id);
-                    egui::ComboBox::from_label("Mechanism")
-                        .selected_text(self.mechanism.name())
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut self.mechanism, Mechanism::Plain, "PLAIN");
-                            ui.selectable_value(&mut self.mechanism, Mechanism::Login, "LOGIN");
-                        });
-                });
-                if ui
-                    .add_enabled(
-                        !self.user.is_empty() && !self.state.in_data,
-                        egui::Button::new("AUTH"),
-                    )
-                    .on_hover_text("Log in: the base64 is made for you and redacted in the log")
-                    .clicked()
-                {
-                    intent = Some(ConsoleIntent::Command(console::ConsoleCommand::Auth(
-                        self.mechanism.clone(),
-                        self.user.clone(),
-                        console::Password(self.password.clone()),
-                    )));
-                }
-                ui.end_row();
                 for (label, field, verb) in [
                     ("Sender", 0, "MAIL FROM"),
                     ("Recipient", 1, "RCPT TO"),
@@ -351,7 +360,7 @@ impl ConsoleView {
                         1 => &mut self.rcpt_to,
                         _ => &mut self.vrfy,
                     };
-                    ui.add(egui::TextEdit::singleline(value).desired_width(300.0))
+                    ui.add(egui::TextEdit::singleline(value).desired_width(field_width))
                         .labelled_by(l.id);
                     let value = value.trim().to_owned();
                     if ui.button(verb).clicked() {

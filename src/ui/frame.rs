@@ -60,7 +60,9 @@ impl App {
                         )
                     ));
                 let mut choice = self.account.clone();
-                egui::ComboBox::from_label("Account")
+                // Right to left here: the menu first, then its label, which
+                // so sits before it.
+                let combo = egui::ComboBox::from_id_salt("account_menu")
                     .selected_text(self.account_label())
                     .show_ui(ui, |ui| {
                         ui.selectable_value(&mut choice, AccountChoice::Sandbox, "Local sandbox")
@@ -85,7 +87,10 @@ impl App {
                             .on_hover_text(
                                 "A server you enter; the password is kept for this session only",
                             );
-                    });
+                    })
+                    .response;
+                let l = ui.label("Account");
+                combo.labelled_by(l.id);
                 if choice != self.account {
                     intent = Some(Intent::ChooseAccount(choice));
                 }
@@ -159,14 +164,16 @@ impl App {
                     let l = ui.label("Port");
                     ui.add(egui::TextEdit::singleline(&mut c.port).desired_width(60.0)).labelled_by(l.id);
                     ui.end_row();
-                    ui.label("");
-                    egui::ComboBox::from_label("Security")
+                    let l = ui.label("Security");
+                    egui::ComboBox::from_id_salt("custom_security")
                         .selected_text(accounts::tls_text(c.security))
                         .show_ui(ui, |ui| {
                             for t in TlsMode::ALL {
                                 ui.selectable_value(&mut c.security, t, accounts::tls_text(t));
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     ui.checkbox(&mut c.insecure, "Accept invalid certificates (testing only)");
                     ui.end_row();
                     let l = ui.label("User");
@@ -325,7 +332,8 @@ impl eframe::App for App {
                     {
                         intents.push(Intent::ShowRaw);
                     }
-                    egui::ComboBox::from_label("Stop after")
+                    let l = ui.label("Stop after");
+                    egui::ComboBox::from_id_salt("stop_after")
                         .selected_text(match self.quit_after {
                             None => "the whole send",
                             Some(q) => q.stop_label(),
@@ -337,37 +345,44 @@ impl eframe::App for App {
                             }
                         })
                         .response
+                        .labelled_by(l.id)
                         .on_hover_text(
                             "Stop the exchange after a step, without delivering: e.g. RCPT TO \
                              checks that the recipients are accepted and sends nothing",
                         );
-                    match &self.account {
-                        AccountChoice::Sandbox => {
-                            ui.add(
-                                egui::Label::new(
-                                    RichText::new(format!(
-                                        "Local sandbox: an SMTP server inside Postscope, {}. Messages go nowhere else; read them under Sandbox inbox.",
-                                        self.sandbox_status()
-                                    ))
-                                    .weak(),
-                                )
-                                .wrap(),
-                            );
-                        }
-                        AccountChoice::Saved(name) => {
-                            let text = match self.settings.account(name) {
-                                Some(a) => format!(
-                                    "Sending with {name}: {}{}",
-                                    a.server,
-                                    a.user.as_ref().map(|u| format!(", logging in as {u}")).unwrap_or_default()
-                                ),
-                                None => format!("The account {name:?} no longer exists"),
-                            };
-                            ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
-                        }
-                        AccountChoice::Custom => {}
-                    }
                 });
+                // The account's line, in a space of its own whatever it says,
+                // so the form below never moves when the account changes.
+                let about = match &self.account {
+                    AccountChoice::Sandbox => Some(format!(
+                        "Local sandbox: the SMTP server inside Postscope, {}. Messages go \
+                         nowhere else; read them under Sandbox inbox.",
+                        self.sandbox_status()
+                    )),
+                    AccountChoice::Saved(name) => Some(match self.settings.account(name) {
+                        Some(a) => format!(
+                            "Sending with {name}: {}{}",
+                            a.server,
+                            a.user
+                                .as_ref()
+                                .map(|u| format!(", logging in as {u}"))
+                                .unwrap_or_default()
+                        ),
+                        None => format!("The account {name:?} no longer exists"),
+                    }),
+                    AccountChoice::Custom => None,
+                };
+                let reserved = ui.text_style_height(&egui::TextStyle::Body) * 3.0 + 6.0;
+                ui.allocate_ui_with_layout(
+                    egui::vec2(ui.available_width(), reserved),
+                    egui::Layout::top_down(egui::Align::Min),
+                    |ui| {
+                        ui.set_min_height(reserved);
+                        if let Some(about) = about {
+                            ui.add(egui::Label::new(RichText::new(about).weak()).wrap());
+                        }
+                    },
+                );
                 if let Some(a) = self.open_record().and_then(|r| r.attempt.clone()) {
                     ui.label(
                         RichText::new(format!(
@@ -386,6 +401,7 @@ impl eframe::App for App {
                 let form = compose::Form {
                     message: &mut self.compose,
                     more: &mut self.compose_more,
+                    focus_from: !std::mem::replace(&mut self.focused_once, true),
                 };
                 intents.extend(form.ui(ui, blocker.as_deref()).map(Intent::from));
             }
@@ -439,7 +455,9 @@ impl eframe::App for App {
                         .is_some_and(|n| self.session_secrets.contains_key(n)),
                 };
                 if self.dirs.is_none() {
-                    ui.label("Accounts cannot be saved: there is no folder for settings (is HOME set?).");
+                    ui.label(
+                        "Accounts cannot be saved: there is no folder for settings (is HOME set?).",
+                    );
                 }
                 let intent =
                     self.accounts

@@ -276,6 +276,8 @@ pub struct App {
     path_prompt: Option<dialogs::PathPrompt>,
     /// Typed paths instead of file dialogs.
     typed_paths: bool,
+    /// The first frame gave From the cursor.
+    focused_once: bool,
     /// The command palette, while it is open.
     palette: Option<commands::Palette>,
     show_transcript: bool,
@@ -409,6 +411,7 @@ impl App {
             session_sent: Vec::new(),
             path_prompt: None,
             typed_paths: false,
+            focused_once: false,
             palette: None,
             show_transcript: true,
             dirs: options.dirs.clone(),

@@ -198,34 +198,34 @@ impl TranscriptView {
             {
                 intent = Some(TranscriptIntent::Learn);
             }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let has_lines = !self.events.is_empty();
-                if ui
-                    .add_enabled(has_lines, egui::Button::new("Save…"))
-                    .on_hover_text(
-                        "Save as text (.txt), JSON Lines (.jsonl) or a web page with the diagram (.html)",
-                    )
-                    .on_disabled_hover_text("Nothing to save yet: send a message first")
-                    .clicked()
-                {
-                    intent = Some(TranscriptIntent::Save);
-                }
-                if ui
-                    .button("Open…")
-                    .on_hover_text("Load a transcript saved as JSON Lines (.jsonl)")
-                    .clicked()
-                {
-                    intent = Some(TranscriptIntent::Open);
-                }
-                if ui
-                    .add_enabled(has_lines, egui::Button::new("Copy all"))
-                    .on_hover_text("Copy the whole transcript as text")
-                    .on_disabled_hover_text("Nothing to copy yet")
-                    .clicked()
-                {
-                    ui.ctx().copy_text(self.to_text());
-                }
-            });
+            // Left to right, so Tab goes the way one reads.
+            ui.separator();
+            let has_lines = !self.events.is_empty();
+            if ui
+                .add_enabled(has_lines, egui::Button::new("Copy all"))
+                .on_hover_text("Copy the whole transcript as text")
+                .on_disabled_hover_text("Nothing to copy yet")
+                .clicked()
+            {
+                ui.ctx().copy_text(self.to_text());
+            }
+            if ui
+                .button("Open…")
+                .on_hover_text("Load a transcript saved as JSON Lines (.jsonl)")
+                .clicked()
+            {
+                intent = Some(TranscriptIntent::Open);
+            }
+            if ui
+                .add_enabled(has_lines, egui::Button::new("Save…"))
+                .on_hover_text(
+                    "Save as text (.txt), JSON Lines (.jsonl) or a web page with the diagram (.html)",
+                )
+                .on_disabled_hover_text("Nothing to save yet: send a message first")
+                .clicked()
+            {
+                intent = Some(TranscriptIntent::Save);
+            }
         });
         ui.horizontal(|ui| {
             let label = ui.label("Filter");
@@ -284,10 +284,17 @@ impl TranscriptView {
                 }
                 let label = egui::Label::new(job).extend();
                 let response = ui.add(label);
-                if response.hovered()
-                    && let Some(text) = explain::event(event)
-                {
-                    response.on_hover_text(text);
+                if response.hovered() {
+                    // A long line is cut at the panel's edge: the whole of
+                    // it on hover, above what it means.
+                    let whole = (event.text.chars().count() > 60).then(|| event.text.clone());
+                    let text = match (whole, explain::event(event)) {
+                        (Some(w), Some(e)) => Some(format!("{w}\n\n{e}")),
+                        (w, e) => w.or(e),
+                    };
+                    if let Some(text) = text {
+                        response.on_hover_text(text);
+                    }
                 }
             }
         });

@@ -375,3 +375,91 @@ fn without_a_file_dialog_a_typed_path_attaches_and_saves_in_the_chosen_format() 
     assert!(page.contains("<svg"), "a web page with the diagram");
     assert!(!dir.path().join("session.txt").exists());
 }
+
+#[test]
+fn the_cursor_starts_in_from_and_tab_follows_the_form() {
+    use egui::Key;
+    use egui_kittest::kittest::Queryable;
+    let mut h = bare();
+    h.run();
+    h.run();
+    assert!(
+        h.get_by_label("From").is_focused(),
+        "From has the cursor at start"
+    );
+    h.key_press(Key::Tab);
+    h.run();
+    assert!(h.get_by_label("To").is_focused(), "Tab goes on to To");
+    h.key_press(Key::Tab);
+    h.run();
+    assert!(h.get_by_label("Subject").is_focused(), "then Subject");
+}
+
+#[test]
+fn an_unsaved_change_in_the_account_form_is_marked() {
+    use egui_kittest::kittest::Queryable;
+    let mut h = bare();
+    h.run();
+    h.get_by_label("Accounts").click();
+    h.run();
+    assert!(!shows(&h, "unsaved changes"));
+    crate::gui::set_field(&mut h, "Name", "Work");
+    assert!(shows(&h, "unsaved changes"));
+    // Labels come before their menus, and still name them.
+    h.get_by_label("Security").click();
+    h.run();
+}
+
+#[test]
+fn at_1024_by_700_the_console_keeps_every_control_and_word_in_view() {
+    use egui_kittest::kittest::Queryable;
+    use postscope::ui::{App, AppOptions};
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .build_eframe(|cc| {
+            App::new(
+                cc.egui_ctx.clone(),
+                AppOptions {
+                    start_sandbox: true,
+                    dirs: None,
+                },
+            )
+        });
+    crate::gui::step_until(&mut h, "the sandbox", |app| app.sandbox().is_some());
+    let addr = h.state().sandbox().unwrap().local_addr();
+    h.get_by_label("Console").click();
+    h.run();
+    crate::gui::set_field(&mut h, "Server", &addr.ip().to_string());
+    crate::gui::set_field(&mut h, "Port", &addr.port().to_string());
+    h.get_by_label("Connect").click();
+    crate::gui::step_until(&mut h, "the greeting", |app| {
+        app.transcript()
+            .events()
+            .iter()
+            .any(|e| e.text.starts_with("220 "))
+    });
+    h.run();
+    // The central panel ends where the transcript panel begins.
+    let edge = h.get_by_label("Filter").rect().left();
+    for control in [
+        "Disconnect",
+        "EHLO",
+        "QUIT",
+        "AUTH",
+        "MAIL FROM",
+        "RCPT TO",
+        "VRFY",
+        "DATA",
+    ] {
+        let rect = h.get_by_label(control).rect();
+        assert!(
+            rect.right() <= edge && rect.right() <= 1024.0,
+            "{control} is pushed off the edge: {rect:?}, the panel ends at {edge}"
+        );
+    }
+    let state = h
+        .get_all_by_label_contains("not logged in")
+        .next()
+        .expect("the state line says \"not logged in\", whole");
+    assert!(state.rect().right() <= edge, "{:?}", state.rect());
+}

@@ -143,13 +143,27 @@ impl AccountsView {
     ) -> Option<AccountsIntent> {
         let mut intent = None;
         let f = &mut self.form;
+        let saved = match &f.original {
+            Some(name) => accounts
+                .iter()
+                .find(|a| &a.name == name)
+                .map(AccountForm::edit),
+            None => Some(AccountForm::default()),
+        };
+        let unsaved = saved.is_some_and(|s| s != *f);
         ui.horizontal(|ui| {
             ui.heading(match &f.original {
                 Some(name) => format!("Edit “{name}”"),
                 None => "New account".to_string(),
             });
+            // Always laid out, so the row does not jump when it appears.
+            ui.label(
+                RichText::new(if unsaved { "unsaved changes" } else { "" })
+                    .color(super::style::warn(ui)),
+            );
             ui.add_space(16.0);
-            egui::ComboBox::from_label("Preset")
+            let l = ui.label("Preset");
+            egui::ComboBox::from_id_salt("account_preset")
                 .selected_text("Fill in for a provider…")
                 .show_ui(ui, |ui| {
                     for p in PRESETS {
@@ -157,7 +171,9 @@ impl AccountsView {
                             f.apply(p);
                         }
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
         });
         if let Some(note) = f.note {
             ui.label(RichText::new(format!("ℹ {note}")).color(super::style::warn(ui)));
@@ -214,19 +230,21 @@ impl AccountsView {
                 );
                 row(ui, "Port", egui::TextEdit::singleline(&mut f.port), "Port");
 
-                ui.label("");
-                egui::ComboBox::from_label("Security")
+                let l = ui.label("Security");
+                egui::ComboBox::from_id_salt("account_security")
                     .selected_text(tls_text(f.tls))
                     .show_ui(ui, |ui| {
                         for t in TlsMode::ALL {
                             ui.selectable_value(&mut f.tls, t, tls_text(t));
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
                 ui.label("");
                 ui.end_row();
 
-                ui.label("");
-                egui::ComboBox::from_label("Login")
+                let l = ui.label("Login");
+                egui::ComboBox::from_id_salt("account_login")
                     .selected_text(auth_text(f.auth))
                     .show_ui(ui, |ui| {
                         for a in [
@@ -238,7 +256,9 @@ impl AccountsView {
                         ] {
                             ui.selectable_value(&mut f.auth, a, auth_text(a));
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(l.id);
                 ui.label("");
                 ui.end_row();
 
