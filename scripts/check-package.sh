@@ -60,5 +60,6 @@ dpkg-deb -f "$DEB" Depends Recommends
 echo "==> apt-get install --simulate"
 apt-get install --simulate --no-install-recommends "./$DEB" > target/debian/simulate.log 2>&1 || {
   cat target/debian/simulate.log; exit 1; }
-grep -E '^(Inst|Conf) postscope' target/debian/simulate.log
+# A machine with this very version installed gets no Inst line.
+grep -E '^(Inst|Conf) postscope|postscope is already the newest version' target/debian/simulate.log
 echo "ok: the package's Depends resolve"

@@ -48,7 +48,7 @@ fi
 
 # cargo-deb, pinned, in the project's own tools folder (kept between runs).
 TOOLS="$PWD/target/tools"
-if [ "$("$TOOLS/bin/cargo-deb" --version 2>/dev/null || true)" != "$CARGO_DEB_VERSION" ]; then
+if [ "$("$TOOLS/bin/cargo-deb" --version 2>/dev/null || true)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
   echo "==> installing cargo-deb $CARGO_DEB_VERSION into target/tools"
   cargo install --quiet --locked --no-default-features --root "$TOOLS" --version "$CARGO_DEB_VERSION" cargo-deb
 fi

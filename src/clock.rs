@@ -38,8 +38,9 @@ pub fn unix_secs(t: SystemTime) -> i64 {
 /// of the calendar's range).
 pub fn at(secs: i64, offset: UtcOffset) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.checked_to_offset(offset))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(offset)
 }
 
 /// An offset as a person reads it: `UTC`, `+01:00`, `-03:30`.
@@ -52,30 +53,25 @@ pub fn offset_label(offset: UtcOffset) -> String {
     format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
 }
 
+/// A time's fields: year, month, day, hour, minute, second.
+fn fields(t: OffsetDateTime) -> (i32, u8, u8, u8, u8, u8) {
+    let (h, mi, s) = t.to_hms();
+    (t.year(), u8::from(t.month()), t.day(), h, mi, s)
+}
+
 /// `YYYY-MM-DD HH:MM +01:00`: when a draft was saved, a message sent.
 pub fn date_time(secs: i64, offset: UtcOffset) -> String {
-    let t = at(secs, offset);
+    let (y, mo, d, h, mi, _) = fields(at(secs, offset));
     format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} {}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
+        "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} {}",
         offset_label(offset)
     )
 }
 
 /// `HH:MM:SS +01:00`: a log line's time of day.
 pub fn time_of_day(t: SystemTime, offset: UtcOffset) -> String {
-    let t = at(unix_secs(t), offset);
-    format!(
-        "{:02}:{:02}:{:02} {}",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        offset_label(offset)
-    )
+    let (_, _, _, h, mi, s) = fields(at(unix_secs(t), offset));
+    format!("{h:02}:{mi:02}:{s:02} {}", offset_label(offset))
 }
 
 /// [`date_time`] in the local zone.
@@ -91,31 +87,15 @@ pub fn local_time_of_day(t: SystemTime) -> String {
 /// `YYYY-MM-DD HH:MM:SS UTC`: certificate validity, shared transcripts'
 /// headers (read by machines too).
 pub fn format_utc(secs: i64) -> String {
-    let t = at(secs, UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let (y, mo, d, h, mi, s) = fields(at(secs, UtcOffset::UTC));
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
 /// `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC): ids and file names that sort
 /// by age.
 pub fn compact_utc(secs: i64) -> String {
-    let t = at(secs, UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let (y, mo, d, h, mi, s) = fields(at(secs, UtcOffset::UTC));
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
 #[cfg(test)]
@@ -148,6 +128,20 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_709_214_307);
         assert_eq!(time_of_day(t, offset(9, 0)), "22:45:07 +09:00");
         assert_eq!(time_of_day(t, UtcOffset::UTC), "13:45:07 UTC");
+    }
+
+    #[test]
+    fn times_at_the_calendars_edge_do_not_panic() {
+        // 9999-12-31 23:59:59 UTC: a positive offset would cross into year
+        // 10000, which the calendar cannot hold.
+        let last = 253_402_300_799;
+        assert_eq!(format_utc(last), "9999-12-31 23:59:59 UTC");
+        assert_eq!(date_time(last, offset(14, 0)), "1970-01-01 00:00 +14:00");
+        assert_eq!(
+            date_time(i64::MAX, offset(-12, 0)),
+            "1970-01-01 00:00 -12:00"
+        );
+        assert_eq!(date_time(i64::MIN, UtcOffset::UTC), "1970-01-01 00:00 UTC");
     }
 
     #[test]

@@ -108,22 +108,45 @@ fn move_file_once(old: &Path, new: &Path) -> Option<String> {
 /// on a case-sensitive volume when `new` does not exist yet, on a
 /// case-insensitive one when the folder on disk still has the old spelling.
 fn adopt_folder(old: &Path, new: &Path) -> Option<String> {
+    // Through a temporary name: a rename that changes only case is a no-op
+    // on some volumes. A move cut short between the two renames is
+    // finished first.
+    let tmp = old.with_file_name(".postscope-rename");
+    if tmp.is_dir() && !new.exists() {
+        std::fs::rename(&tmp, new).ok()?;
+        return Some(format!("{} → {}", tmp.display(), new.display()));
+    }
     let on_disk = spelled_on_disk(old)?;
     if on_disk == new.file_name()? {
         return None; // already the new spelling (one folder, two names)
     }
     if new.exists() && !same_entry(old, new) {
-        return None; // both exist: the new one wins
+        // On macOS eframe's own folder is the new one: a start of the new
+        // version may have made it for its window state alone. That is
+        // not "both exist": the window state joins the old folder.
+        if !holds_only_window_state(new) {
+            return None; // both exist: the new one wins
+        }
+        for entry in std::fs::read_dir(new).ok()?.flatten() {
+            std::fs::rename(entry.path(), old.join(entry.file_name())).ok()?;
+        }
+        std::fs::remove_dir(new).ok()?;
     }
-    // Through a temporary name: a rename that changes only case is a no-op
-    // on some volumes.
-    let tmp = old.with_file_name(".postscope-rename");
     std::fs::rename(old, &tmp).ok()?;
     if std::fs::rename(&tmp, new).is_err() {
         let _ = std::fs::rename(&tmp, old);
         return None;
     }
     Some(format!("{} → {}", old.display(), new.display()))
+}
+
+/// Whether a folder holds nothing but eframe's window state.
+fn holds_only_window_state(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            e.path().is_file() && matches!(e.file_name().to_str(), Some("app.ron" | "window.ron"))
+        })
+    })
 }
 
 /// The name the folder holding `path` gives it (its real spelling), if it
@@ -187,6 +210,32 @@ mod tests {
         std::fs::create_dir(&old).unwrap();
         assert!(adopt_folder(&old, &new).is_none());
         assert!(old.exists());
+    }
+
+    #[test]
+    fn a_new_folder_with_only_window_state_does_not_block_the_move() {
+        let root = tempfile::tempdir().unwrap();
+        let old = root.path().join("org.Postscope.Postscope");
+        let new = root.path().join("org.postscope.Postscope");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::write(old.join("settings.json"), "{}").unwrap();
+        std::fs::create_dir(&new).unwrap();
+        std::fs::write(new.join("app.ron"), "(window)").unwrap();
+        assert!(adopt_folder(&old, &new).is_some());
+        assert!(new.join("settings.json").is_file() && new.join("app.ron").is_file());
+        assert!(!old.exists());
+    }
+
+    #[test]
+    fn a_move_cut_short_between_renames_is_finished() {
+        let root = tempfile::tempdir().unwrap();
+        let old = root.path().join("org.Postscope.Postscope");
+        let new = root.path().join("org.postscope.Postscope");
+        let tmp = root.path().join(".postscope-rename");
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::write(tmp.join("settings.json"), "{}").unwrap();
+        assert!(adopt_folder(&old, &new).is_some());
+        assert!(new.join("settings.json").is_file() && !tmp.exists());
     }
 
     #[test]

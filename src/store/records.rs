@@ -79,19 +79,25 @@ impl Folder {
         }
     }
 
-    /// The ids of the records in the folder, from its listing alone.
-    pub fn ids(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
+    /// The ids of the records in the folder, from its listing alone. A
+    /// missing folder is empty; a folder that cannot be listed is an error
+    /// (not an empty folder: callers prune by this list).
+    pub fn ids(&self) -> io::Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
         };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let id = name.strip_suffix(".json")?;
-                valid_id(id).then(|| id.to_owned())
-            })
-            .collect()
+        let mut ids = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json"))
+                && valid_id(id)
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
     }
 
     /// Reads every record, newest file first. A missing folder is empty;

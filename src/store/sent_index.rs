@@ -42,7 +42,20 @@ pub fn load(dirs: &DataDirs) -> (Vec<(String, SentSummary)>, Vec<String>) {
             IndexFile::default()
         }
     };
-    let on_disk: HashSet<String> = folder.ids().into_iter().collect();
+    let on_disk: HashSet<String> = match folder.ids() {
+        Ok(ids) => ids.into_iter().collect(),
+        Err(e) => {
+            // Not an empty folder: the index is shown as it is, neither
+            // pruned nor written, until the folder can be read again.
+            problems.push(format!(
+                "cannot list the Sent folder {}: {e} (the list shown is the index, unchecked)",
+                folder.dir().display()
+            ));
+            let mut list = index.records;
+            sort(&mut list);
+            return (list, problems);
+        }
+    };
     let mut changed = false;
     let mut by_id: HashMap<String, SentSummary> = HashMap::with_capacity(on_disk.len());
     for (id, summary) in index.records {
@@ -66,7 +79,7 @@ pub fn load(dirs: &DataDirs) -> (Vec<(String, SentSummary)>, Vec<String>) {
         }
     }
     let mut list: Vec<(String, SentSummary)> = by_id.into_iter().collect();
-    list.sort_by(|a, b| b.1.sent_at.cmp(&a.1.sent_at).then_with(|| b.0.cmp(&a.0)));
+    sort(&mut list);
     if changed && let Err(e) = write(dirs, &list) {
         problems.push(format!(
             "cannot write the Sent index {}: {e}",
@@ -74,6 +87,11 @@ pub fn load(dirs: &DataDirs) -> (Vec<(String, SentSummary)>, Vec<String>) {
         ));
     }
     (list, problems)
+}
+
+/// Newest first; the id breaks ties.
+fn sort(list: &mut [(String, SentSummary)]) {
+    list.sort_by(|a, b| b.1.sent_at.cmp(&a.1.sent_at).then_with(|| b.0.cmp(&a.0)));
 }
 
 /// Adds (or replaces) one message's summary: what recording a send does
@@ -166,6 +184,20 @@ mod tests {
             problems[0].contains("rebuilt from the records"),
             "{problems:?}"
         );
+
+        // A folder that cannot be listed is not an empty folder: the index
+        // is shown as it was and is not rewritten.
+        let dir = folder.dir().to_owned();
+        let aside = dir.with_extension("aside");
+        std::fs::rename(&dir, &aside).unwrap();
+        std::fs::write(&dir, "a file where the folder was").unwrap();
+        let before = std::fs::read(path(&dirs)).unwrap();
+        let (list, problems) = load(&dirs);
+        assert_eq!(subjects(&list), ["third", "first"]);
+        assert!(problems[0].contains("cannot list"), "{problems:?}");
+        assert_eq!(std::fs::read(path(&dirs)).unwrap(), before, "not rewritten");
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&aside, &dir).unwrap();
 
         // Mail::load lists summaries: no transcript in memory.
         let mail = Mail::load(&dirs);

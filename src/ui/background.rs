@@ -41,6 +41,7 @@ impl App {
                 self.status = Status::Idle(format!("Transcript saved to {}", path.display()));
             }
             Background::Saved(Err(e)) => self.status = Status::Failed(e),
+            Background::SaveWouldReplace(path, why) => self.ask_to_replace(path, why),
             Background::Sandbox(Ok(sandbox)) => {
                 let ctx = self.ctx.clone();
                 sandbox

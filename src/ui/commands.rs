@@ -186,8 +186,11 @@ pub fn pressed(ctx: &egui::Context) -> Vec<Action> {
         .collect();
     all.sort_by_key(|(s, _)| !s.modifiers.shift);
     ctx.input_mut(|i| {
+        // AltGr arrives as Ctrl+Alt on Windows, and egui ignores an extra
+        // Alt: without this, typing an AltGr letter would save or open.
+        let alt = i.modifiers.alt;
         all.iter()
-            .filter(|(s, _)| i.consume_shortcut(s))
+            .filter(|(s, _)| (s.modifiers.alt || !alt) && i.consume_shortcut(s))
             .map(|(_, a)| *a)
             .collect()
     })
@@ -450,6 +453,47 @@ mod tests {
                 "{tab:?}"
             );
         }
+    }
+
+    fn keys(modifiers: egui::Modifiers, key: egui::Key) -> Vec<Action> {
+        let ctx = egui::Context::default();
+        let mut found = Vec::new();
+        let input = egui::RawInput {
+            events: vec![
+                egui::Event::ModifiersChanged(modifiers),
+                egui::Event::Key {
+                    key,
+                    physical_key: None,
+                    pressed: true,
+                    repeat: false,
+                    modifiers,
+                },
+            ],
+            ..Default::default()
+        };
+        let mut output = ctx.run_ui(input, |ui| found = pressed(ui.ctx()));
+        output.textures_delta.clear();
+        found
+    }
+
+    #[test]
+    fn altgr_letters_are_typed_not_shortcuts() {
+        let ctrl = egui::Modifiers {
+            ctrl: true,
+            command: true,
+            ..Default::default()
+        };
+        assert_eq!(keys(ctrl, egui::Key::S), [Action::SaveTranscript]);
+        // Windows reports AltGr as Ctrl+Alt: AltGr+S types a letter
+        // (ś on a Polish keyboard), it must not save.
+        let altgr = egui::Modifiers { alt: true, ..ctrl };
+        assert!(keys(altgr, egui::Key::S).is_empty());
+        assert!(keys(altgr, egui::Key::O).is_empty());
+        let shift = egui::Modifiers {
+            shift: true,
+            ..ctrl
+        };
+        assert_eq!(keys(shift, egui::Key::T), [Action::ToggleTranscript]);
     }
 
     #[test]

@@ -84,6 +84,16 @@ impl SaveFormat {
         }
     }
 
+    /// The format a file name's extension names, if any.
+    fn of(path: &std::path::Path) -> Option<SaveFormat> {
+        match path.extension()?.to_str()? {
+            "txt" => Some(SaveFormat::Text),
+            "jsonl" => Some(SaveFormat::JsonLines),
+            "html" => Some(SaveFormat::Html),
+            _ => None,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             SaveFormat::Text => "Text (.txt)",
@@ -104,6 +114,8 @@ pub struct PathPrompt {
     pub path: String,
     /// For Save: the format (its extension is put on the path).
     pub format: SaveFormat,
+    /// For Save: the file that exists and that the user agreed to replace.
+    pub replace: Option<PathBuf>,
 }
 
 impl PathPrompt {
@@ -121,15 +133,26 @@ impl PathPrompt {
             why,
             path: path.display().to_string(),
             format: SaveFormat::Text,
+            replace: None,
         }
     }
 
-    /// The path to use: for Save, with the chosen format's extension.
+    /// The path to use. For Save, it ends in the chosen format's
+    /// extension: another format's is replaced, any other is kept and the
+    /// format's added (`report.2024` → `report.2024.txt`).
     pub fn chosen(&self) -> PathBuf {
         let path = PathBuf::from(self.path.trim());
-        match self.purpose {
-            DialogFor::SaveTranscript => path.with_extension(self.format.extension()),
-            _ => path,
+        if self.purpose != DialogFor::SaveTranscript {
+            return path;
+        }
+        let ext = self.format.extension();
+        if SaveFormat::of(&path).is_some() || path.extension().is_none() {
+            path.with_extension(ext)
+        } else {
+            let mut name = path.clone().into_os_string();
+            name.push(".");
+            name.push(ext);
+            PathBuf::from(name)
         }
     }
 
@@ -177,11 +200,24 @@ impl PathPrompt {
                         ui.radio_value(&mut self.format, format, format.name());
                     }
                 });
-                ui.label(RichText::new(format!("Saves to {}", self.chosen().display())).weak());
+                let chosen = self.chosen();
+                if self.replace.as_ref() == Some(&chosen) {
+                    ui.label(
+                        RichText::new(format!(
+                            "⚠ {} exists. Save again to replace it.",
+                            chosen.display()
+                        ))
+                        .color(super::style::warn(ui)),
+                    );
+                } else {
+                    ui.label(RichText::new(format!("Saves to {}", chosen.display())).weak());
+                }
             }
             ui.horizontal(|ui| {
+                let replacing = self.replace.as_ref() == Some(&self.chosen());
                 let verb = match self.purpose {
                     DialogFor::Attach => "Attach",
+                    DialogFor::SaveTranscript if replacing => "Replace",
                     DialogFor::SaveTranscript => "Save",
                     DialogFor::OpenTranscript => "Open",
                     DialogFor::CaFile(_) => "Use this file",
@@ -241,6 +277,8 @@ impl super::App {
             return;
         };
         let purpose = prompt.purpose;
+        let replace = prompt.replace.take();
+        let why = std::mem::take(&mut prompt.why);
         self.path_prompt = None;
         let Some(path) = outcome else {
             return;
@@ -249,13 +287,29 @@ impl super::App {
             DialogFor::Attach => self.attach_files(vec![path]),
             DialogFor::SaveTranscript => {
                 let snapshot = self.transcript.snapshot();
-                self.tasks.save_to(path, move |p| snapshot.render(p));
+                if replace.as_ref() == Some(&path) {
+                    self.tasks.save_to(path, move |p| snapshot.render(p));
+                } else {
+                    self.tasks.save_new(path, why, move |p| snapshot.render(p));
+                }
             }
             DialogFor::OpenTranscript => self.tasks.load_transcript(path),
             DialogFor::CaFile(for_form) => {
                 self.ca_picked(for_form, path);
             }
         }
+    }
+}
+
+impl super::App {
+    /// A typed Save path names a file that exists: the prompt comes back
+    /// with the path, asking before it replaces the file.
+    pub(super) fn ask_to_replace(&mut self, path: PathBuf, why: String) {
+        let mut prompt = PathPrompt::new(DialogFor::SaveTranscript, why);
+        prompt.format = SaveFormat::of(&path).unwrap_or(SaveFormat::Text);
+        prompt.path = path.display().to_string();
+        prompt.replace = Some(path);
+        self.path_prompt = Some(prompt);
     }
 }
 
@@ -272,6 +326,12 @@ mod tests {
         p.path = " /tmp/noext ".into();
         p.format = SaveFormat::JsonLines;
         assert_eq!(p.chosen(), PathBuf::from("/tmp/noext.jsonl"));
+        p.path = "/tmp/report.2024".into();
+        p.format = SaveFormat::Text;
+        assert_eq!(p.chosen(), PathBuf::from("/tmp/report.2024.txt"));
+        p.path = "/tmp/run.log.jsonl".into();
+        p.format = SaveFormat::Html;
+        assert_eq!(p.chosen(), PathBuf::from("/tmp/run.log.html"));
         let a = PathPrompt {
             path: "/tmp/a.pdf".into(),
             ..PathPrompt::new(DialogFor::Attach, String::new())

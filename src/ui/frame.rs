@@ -299,7 +299,8 @@ impl eframe::App for App {
             ui.add_space(3.0);
         });
         let highlight = if self.tab == Tab::Learn {
-            self.learn.highlight(self.transcript.events())
+            self.learn
+                .highlight(self.transcript.revision(), self.transcript.events())
         } else {
             Vec::new()
         };
@@ -441,8 +442,8 @@ impl eframe::App for App {
             }
             Tab::Learn => {
                 let busy = self.job.is_some();
-                let events = self.transcript.events().to_vec();
-                intents.extend(self.learn.ui(ui, &events, busy).map(Intent::Learn));
+                let events = (self.transcript.revision(), self.transcript.events());
+                intents.extend(self.learn.ui(ui, events, busy).map(Intent::Learn));
             }
             Tab::Accounts => {
                 let facts = SecretFacts {

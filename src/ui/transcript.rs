@@ -36,6 +36,9 @@ pub enum Mode {
 #[derive(Default)]
 pub struct TranscriptView {
     events: Vec<TranscriptEvent>,
+    /// Counts changes to `events`: what is derived from them is redone
+    /// only when it moves.
+    revision: u64,
     server: String,
     filter: String,
     /// Put the cursor in the filter in the next frame (Ctrl+F).
@@ -85,6 +88,7 @@ impl TranscriptView {
     /// Starts a new transcript for a session with `server`.
     pub fn clear(&mut self, server: String) {
         self.events.clear();
+        self.revision += 1;
         self.shown.clear();
         self.shown_for = (self.filter.clone(), 0);
         self.server = server;
@@ -97,6 +101,7 @@ impl TranscriptView {
     pub fn load(&mut self, header: &TranscriptHeader, events: Vec<TranscriptEvent>, from: String) {
         self.clear(header.server.clone());
         self.events = events;
+        self.revision += 1;
         self.started_unix = header.started_unix;
         self.loaded_from = Some(from);
     }
@@ -140,6 +145,12 @@ impl TranscriptView {
     /// Appends a line.
     pub fn push(&mut self, event: TranscriptEvent) {
         self.events.push(event);
+        self.revision += 1;
+    }
+
+    /// Changes with every change to the events.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Every line so far.

@@ -34,6 +34,8 @@ pub enum Background {
     Picked(Vec<PathBuf>),
     /// A save finished.
     Saved(Result<PathBuf, String>),
+    /// A save to a typed path stopped because the file exists: ask first.
+    SaveWouldReplace(PathBuf, String),
     /// The sandbox started (or could not).
     Sandbox(Result<crate::sandbox::Sandbox, String>),
     /// Settings, drafts and history, read at start.
@@ -220,11 +222,8 @@ impl Tasks {
     /// Opens the native "attach files" dialog without blocking the UI.
     pub fn pick_files(&self) {
         self.spawn("postscope-dialog", move || {
-            if let Err(why) = super::dialogs::available() {
-                return Some(Background::NoFileDialog(
-                    super::dialogs::DialogFor::Attach,
-                    why,
-                ));
+            if let Some(no) = no_dialog(super::dialogs::DialogFor::Attach) {
+                return Some(no);
             }
             rfd::FileDialog::new()
                 .set_title("Attach files")
@@ -241,11 +240,8 @@ impl Tasks {
     ) {
         let suggested = suggested.to_owned();
         self.spawn("postscope-save", move || {
-            if let Err(why) = super::dialogs::available() {
-                return Some(Background::NoFileDialog(
-                    super::dialogs::DialogFor::SaveTranscript,
-                    why,
-                ));
+            if let Some(no) = no_dialog(super::dialogs::DialogFor::SaveTranscript) {
+                return Some(no);
             }
             let path = rfd::FileDialog::new()
                 .set_title("Save transcript")
@@ -265,6 +261,24 @@ impl Tasks {
         contents: impl FnOnce(&std::path::Path) -> Vec<u8> + Send + 'static,
     ) {
         self.spawn("postscope-save", move || Some(write_file(&path, contents)));
+    }
+
+    /// [`Tasks::save_to`], unless the file exists (a typed path: nobody
+    /// has been asked about replacing it yet). `why_typed` comes back
+    /// with the question: why the path was typed.
+    pub fn save_new(
+        &self,
+        path: PathBuf,
+        why_typed: String,
+        contents: impl FnOnce(&std::path::Path) -> Vec<u8> + Send + 'static,
+    ) {
+        self.spawn("postscope-save", move || {
+            Some(if path.exists() {
+                Background::SaveWouldReplace(path, why_typed)
+            } else {
+                write_file(&path, contents)
+            })
+        });
     }
 
     /// Reads settings, drafts and history.
@@ -322,10 +336,13 @@ impl Tasks {
     /// that order: a crash between the two leaves a copy, never nothing).
     pub fn record_sent(&self, dirs: DataDirs, id: String, record: SentRecord) {
         self.write(move || {
-            let result = Folder::sent(&dirs)
-                .save(&id, &record)
-                .and_then(|()| crate::store::sent_index::add(&dirs, &id, record.summary()))
-                .and_then(|()| Folder::drafts(&dirs).remove(&id));
+            let result = Folder::sent(&dirs).save(&id, &record).and_then(|()| {
+                // Best effort: a record missing from the index is added
+                // from the folder at the next start. The draft goes either
+                // way, or it would be sent twice.
+                let _ = crate::store::sent_index::add(&dirs, &id, record.summary());
+                Folder::drafts(&dirs).remove(&id)
+            });
             result.err().map(|e| {
                 Background::StoreFailed(format!(
                     "the message was delivered, but recording it under Sent failed: {e}"
@@ -376,11 +393,8 @@ impl Tasks {
     /// Asks for a saved `.jsonl` transcript and reads it.
     pub fn open_transcript(&self) {
         self.spawn("postscope-open-transcript", move || {
-            if let Err(why) = super::dialogs::available() {
-                return Some(Background::NoFileDialog(
-                    super::dialogs::DialogFor::OpenTranscript,
-                    why,
-                ));
+            if let Some(no) = no_dialog(super::dialogs::DialogFor::OpenTranscript) {
+                return Some(no);
             }
             let path = rfd::FileDialog::new()
                 .set_title("Open a transcript")
@@ -446,11 +460,8 @@ impl Tasks {
     /// Opens the native dialog to choose a CA file.
     pub fn pick_ca_file(&self, for_form: CaFor) {
         self.spawn("postscope-dialog", move || {
-            if let Err(why) = super::dialogs::available() {
-                return Some(Background::NoFileDialog(
-                    super::dialogs::DialogFor::CaFile(for_form),
-                    why,
-                ));
+            if let Some(no) = no_dialog(super::dialogs::DialogFor::CaFile(for_form)) {
+                return Some(no);
             }
             rfd::FileDialog::new()
                 .set_title("Choose a CA certificate (PEM)")
@@ -491,6 +502,14 @@ pub fn read_transcript(
 }
 
 /// Writes a file the person chose, atomically; the result for the status bar.
+/// `Some(NoFileDialog)` when no native file dialog can be shown for
+/// `purpose` (the window then asks for a typed path).
+fn no_dialog(purpose: super::dialogs::DialogFor) -> Option<Background> {
+    super::dialogs::available()
+        .err()
+        .map(|why| Background::NoFileDialog(purpose, why))
+}
+
 fn write_file(
     path: &std::path::Path,
     contents: impl FnOnce(&std::path::Path) -> Vec<u8>,

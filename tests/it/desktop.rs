@@ -1,9 +1,7 @@
 //! The desktop habits (issue 14): opening a message file from the file
 //! manager, the window's icon and folders.
 
-use std::time::{Duration, Instant};
-
-use crate::gui::{bare, shows};
+use crate::gui::{bare, shows, wait_until};
 
 #[test]
 fn a_message_file_opens_in_the_raw_view_with_its_implied_envelope() {
@@ -18,12 +16,9 @@ fn a_message_file_opens_in_the_raw_view_with_its_implied_envelope() {
     let mut h = bare();
     h.run();
     h.state_mut().open_message(path);
-    let until = Instant::now() + Duration::from_secs(10);
-    while !shows(&h, "RCPT TO:<bob@example.net>") {
-        assert!(Instant::now() < until, "the file never showed");
-        std::thread::sleep(Duration::from_millis(10));
-        h.step();
-    }
+    wait_until(&mut h, "the file", |h| {
+        shows(h, "RCPT TO:<bob@example.net>")
+    });
     h.run();
     assert!(
         shows(&h, "Raw message — Grüße.eml"),
@@ -45,12 +40,9 @@ fn a_missing_message_file_says_so_in_the_raw_view() {
     h.run();
     h.state_mut()
         .open_message("/nonexistent/postscope-test.eml".into());
-    let until = Instant::now() + Duration::from_secs(10);
-    while !shows(&h, "cannot open /nonexistent/postscope-test.eml") {
-        assert!(Instant::now() < until, "no error shown");
-        std::thread::sleep(Duration::from_millis(10));
-        h.step();
-    }
+    wait_until(&mut h, "the error", |h| {
+        shows(h, "cannot open /nonexistent/postscope-test.eml")
+    });
 }
 
 #[test]
@@ -301,12 +293,7 @@ fn sent_lists_from_its_index_and_reads_a_transcript_when_opened() {
         });
         // The record and its summary are written on the store thread.
         let index = root.path().join("data/sent-index.json");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !index.is_file() {
-            assert!(Instant::now() < until, "no Sent index written");
-            std::thread::sleep(Duration::from_millis(20));
-            h.step();
-        }
+        wait_until(&mut h, "the Sent index", |_| index.is_file());
     }
     // A new window: the list comes from the index, the transcript from the
     // record only when asked.
@@ -365,15 +352,27 @@ fn without_a_file_dialog_a_typed_path_attaches_and_saves_in_the_chosen_format() 
     );
     h.get_by_label("Save").click();
     let saved = dir.path().join("session.html");
-    let until = Instant::now() + Duration::from_secs(10);
-    while !saved.is_file() {
-        assert!(Instant::now() < until, "nothing saved");
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
-    }
+    wait_until(&mut h, "the saved page", |_| saved.is_file());
     let page = std::fs::read_to_string(&saved).unwrap();
     assert!(page.contains("<svg"), "a web page with the diagram");
     assert!(!dir.path().join("session.txt").exists());
+
+    // The same path again: nothing is replaced before the user says so.
+    std::fs::write(&saved, "keep me").unwrap();
+    h.get_by_label("Save…").click();
+    h.run();
+    crate::gui::set_field(&mut h, "Path", saved.to_str().unwrap());
+    h.get_by_label("Web page with the diagram (.html)").click();
+    h.run();
+    h.get_by_label("Save").click();
+    wait_until(&mut h, "the question", |h| {
+        shows(h, "exists. Save again to replace it")
+    });
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), "keep me");
+    h.get_by_label("Replace").click();
+    wait_until(&mut h, "the replaced page", |_| {
+        std::fs::read_to_string(&saved).is_ok_and(|p| p.contains("<svg"))
+    });
 }
 
 #[test]

@@ -34,8 +34,18 @@ pub(crate) fn set_field(h: &mut Harness<'_, App>, label: &str, text: &str) {
 /// Steps the UI until `done` holds (worker threads report in the meantime).
 /// Uses `step`, not `run`: a spinner animates while sending.
 pub(crate) fn step_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    wait_until(h, what, |h| done(h.state()));
+}
+
+/// Steps the window until `done` holds of it (what it shows, a file its
+/// threads write), or fails after a minute naming `what`.
+pub(crate) fn wait_until(
+    h: &mut Harness<'_, App>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, App>) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
+    while !done(h) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         h.step();
         std::thread::sleep(Duration::from_millis(10));

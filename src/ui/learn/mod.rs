@@ -28,6 +28,9 @@ pub struct LearnView {
     step: usize,
     /// A page to open (and scroll to) in the next frame.
     open_page: Option<Page>,
+    /// Each event's step, and the transcript revision it was worked out
+    /// for: classified once per change, not twice a frame.
+    classified: (Option<u64>, Vec<Option<Step>>),
 }
 
 impl LearnView {
@@ -41,20 +44,29 @@ impl LearnView {
         self.open_page = Some(page);
     }
 
+    /// Each event's step, worked out again only when `revision` moved.
+    fn classify(&mut self, revision: u64, events: &[TranscriptEvent]) {
+        if self.classified.0 != Some(revision) {
+            self.classified = (Some(revision), steps::classify(events));
+        }
+    }
+
     /// The transcript lines of the current step, to highlight in the panel.
-    pub fn highlight(&self, events: &[TranscriptEvent]) -> Vec<usize> {
-        steps::lines_of(&steps::classify(events), self.step())
+    pub fn highlight(&mut self, revision: u64, events: &[TranscriptEvent]) -> Vec<usize> {
+        self.classify(revision, events);
+        steps::lines_of(&self.classified.1, self.step())
     }
 
     /// Draws the tab.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        events: &[TranscriptEvent],
+        (revision, events): (u64, &[TranscriptEvent]),
         busy: bool,
     ) -> Option<LearnIntent> {
         let mut intent = None;
-        let classified = steps::classify(events);
+        self.classify(revision, events);
+        let classified = std::mem::take(&mut self.classified.1);
         let has_send = classified.contains(&Some(Step::Envelope));
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
@@ -114,6 +126,7 @@ impl LearnView {
                     }
                 }
             });
+        self.classified.1 = classified;
         intent
     }
 

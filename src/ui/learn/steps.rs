@@ -65,8 +65,19 @@ pub fn classify(events: &[TranscriptEvent]) -> Vec<Option<Step>> {
     let mut tls_asked = false;
     let mut in_data = false;
     let mut any_command = false;
+    // Whether the last reply was a 334 (the server waits for an answer).
+    let mut challenged = false;
     for e in events {
         let text = e.text.as_str();
+        if e.direction == Direction::Note && text.starts_with("connecting") {
+            // A new session (a retry, the next message): start again.
+            waiting.clear();
+            last_command = Step::Connect;
+            tls_asked = false;
+            in_data = false;
+            any_command = false;
+            challenged = false;
+        }
         let verb = text
             .split_whitespace()
             .next()
@@ -100,7 +111,7 @@ pub fn classify(events: &[TranscriptEvent]) -> Vec<Option<Step>> {
                         continue;
                     }
                     // A continuation of AUTH (the client's answer to a 334).
-                    _ if last_command == Step::Auth => Step::Auth,
+                    _ if last_command == Step::Auth && challenged => Step::Auth,
                     _ => {
                         waiting.push_back(Step::Connect); // keeps the order; its reply is no step's
                         out.push(None);
@@ -123,6 +134,7 @@ pub fn classify(events: &[TranscriptEvent]) -> Vec<Option<Step>> {
                 // The last line of a reply ("250 " rather than "250-").
                 let last_line = text.as_bytes().get(3) != Some(&b'-');
                 if last_line {
+                    challenged = text.starts_with("334");
                     waiting.pop_front();
                     if step == Step::Message && text.starts_with("354") {
                         in_data = true;
@@ -247,5 +259,29 @@ mod tests {
         assert_eq!(lines_of(&steps, Step::Message), [13, 14, 15, 16]);
         assert_eq!(lines_of(&steps, Step::Accepted), [17]);
         assert!(lines_of(&steps, Step::StartTls).is_empty());
+    }
+
+    #[test]
+    fn only_an_answer_to_a_334_belongs_to_auth_and_a_new_session_starts_over() {
+        let events = [
+            ev(R, "220 hi"),
+            ev(S, "EHLO x"),
+            ev(R, "250 ok"),
+            ev(S, "AUTH PLAIN <redacted>"),
+            ev(R, "235 ok"),
+            ev(S, "XCLIENT NAME=x"),
+            ev(R, "502 what"),
+            ev(Note, "connecting to 127.0.0.1:2525"),
+            ev(R, "220 again"),
+            ev(S, "EHLO x"),
+            ev(R, "250 ok"),
+        ];
+        let steps = classify(&events);
+        assert_eq!(lines_of(&steps, Step::Auth), [3, 4]);
+        assert_eq!(steps[5], None, "an unknown command after 235 is no step's");
+        assert_eq!(steps[6], None);
+        assert_eq!(steps[7], Some(Step::Connect));
+        assert_eq!(steps[8], Some(Step::Connect), "the second greeting");
+        assert_eq!(lines_of(&steps, Step::Ehlo), [1, 2, 9, 10]);
     }
 }
