@@ -197,6 +197,7 @@ fn plan(mechanism: AuthSetting, user: String, secret: Secret) -> AuthPlan {
         AuthSetting::Plain => AuthPlan::Forced(Mechanism::Plain, credentials),
         AuthSetting::Login => AuthPlan::Forced(Mechanism::Login, credentials),
         AuthSetting::Xoauth2 => AuthPlan::Forced(Mechanism::XOAuth2, credentials),
+        AuthSetting::Oauthbearer => AuthPlan::Forced(Mechanism::OAuthBearer, credentials),
     }
 }
 

@@ -157,11 +157,16 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
     if args.auth_user.is_none()
         && matches!(
             args.auth,
-            Some(AuthSetting::Plain | AuthSetting::Login | AuthSetting::Xoauth2)
+            Some(
+                AuthSetting::Plain
+                    | AuthSetting::Login
+                    | AuthSetting::Xoauth2
+                    | AuthSetting::Oauthbearer
+            )
         )
     {
         return Err(UsageError::Invalid(
-            "--auth plain|login|xoauth2 needs --auth-user".into(),
+            "--auth plain|login|xoauth2|oauthbearer needs --auth-user".into(),
         ));
     }
     let dirs = dirs()?;

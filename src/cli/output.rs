@@ -281,6 +281,12 @@ fn hint(remedy: Remedy) -> &'static str {
             "pass --ca-file with that CA's PEM to trust it, \
              or --insecure to skip the check (testing only)"
         }
+        Remedy::UseOAuth2 => {
+            "this server takes OAuth2 sign-in, not passwords: add the account with \
+             `postscope account add NAME --auth oauth2 --oauth-provider google|microsoft \
+             --oauth-client-id ID …`, run `postscope account login NAME`, then send with \
+             --account NAME"
+        }
     }
 }
 

@@ -110,7 +110,7 @@ impl SendArgs {
             Some(Secret::Token(env_secret(var, "token")?))
         } else if let (Some(account), Some(_)) = (keychain_account, &self.auth_user) {
             let secret = account::secret(account)?;
-            Some(if self.auth == Some(AuthSetting::Xoauth2) {
+            Some(if self.auth.is_some_and(AuthSetting::takes_token) {
                 Secret::Token(secret)
             } else {
                 Secret::Password(secret)
@@ -143,15 +143,21 @@ impl SendArgs {
             )),
             (AuthSetting::Plain | AuthSetting::Login, Some(true)) => Err(UsageError::Invalid(
                 "--auth plain and --auth login need a password (--password-env or \
-                 --password-stdin), not a token; use --auth xoauth2 for a token"
+                 --password-stdin), not a token; use --auth xoauth2 or oauthbearer for a token"
                     .into(),
             )),
-            (AuthSetting::Xoauth2, Some(false)) => Err(UsageError::Invalid(
-                "--auth xoauth2 needs an OAuth2 token (--token-env VAR), not a password".into(),
-            )),
+            (a, Some(false)) if a.takes_token() => Err(UsageError::Invalid(format!(
+                "--auth {} needs an OAuth2 token (--token-env VAR), not a password",
+                if a == AuthSetting::Xoauth2 {
+                    "xoauth2"
+                } else {
+                    "oauthbearer"
+                }
+            ))),
             (AuthSetting::Plain, None) => Err(needs(Mechanism::Plain)),
             (AuthSetting::Login, None) => Err(needs(Mechanism::Login)),
             (AuthSetting::Xoauth2, None) => Err(needs(Mechanism::XOAuth2)),
+            (AuthSetting::Oauthbearer, None) => Err(needs(Mechanism::OAuthBearer)),
             _ => Ok(creds),
         }
     }

@@ -47,6 +47,8 @@ pub enum AuthArg {
     Login,
     /// XOAUTH2 with a bearer token.
     Xoauth2,
+    /// OAUTHBEARER (RFC 7628) with a bearer token.
+    Oauthbearer,
     /// Do not log in.
     None,
 }
@@ -58,6 +60,7 @@ impl From<AuthArg> for AuthSetting {
             AuthArg::Plain => AuthSetting::Plain,
             AuthArg::Login => AuthSetting::Login,
             AuthArg::Xoauth2 => AuthSetting::Xoauth2,
+            AuthArg::Oauthbearer => AuthSetting::Oauthbearer,
             AuthArg::None => AuthSetting::None,
         }
     }

@@ -342,6 +342,18 @@ pub enum Remedy {
     /// The server's certificate comes from a CA this machine does not
     /// trust: trust that CA's certificate, or (testing only) skip the check.
     TrustIssuer,
+    /// A password login refused because the server wants OAuth2
+    /// (Microsoft's `5.7.30 Basic authentication is not supported`,
+    /// Google's `5.7.9 Application-specific password required`): sign in
+    /// with OAuth2 instead.
+    UseOAuth2,
+}
+
+/// Whether a refused login says the server takes OAuth2, not passwords.
+fn wants_oauth2(reply: &Reply) -> bool {
+    let code = reply.enhanced.map(|e| (e.class, e.subject, e.detail));
+    let text = reply.lines.join(" ").to_ascii_lowercase();
+    matches!(code, Some((5, 7, 30 | 9))) || text.contains("basic authentication is not supported")
 }
 
 fn describe_refusals(refused: &[Refusal], accepted: usize, delivered: usize) -> String {
@@ -423,6 +435,10 @@ impl SessionError {
                 unknown_issuer: true,
                 ..
             } => Some(Remedy::TrustIssuer),
+            SessionError::Rejected {
+                stage: Stage::Auth,
+                reply,
+            } if wants_oauth2(reply) => Some(Remedy::UseOAuth2),
             _ => None,
         }
     }
@@ -500,6 +516,25 @@ mod tests {
             SessionError::Cancelled { stage: Stage::Data }.exit_status(),
             130
         );
+    }
+
+    #[test]
+    fn a_password_refused_for_oauth2_says_so() {
+        use crate::smtp::reply::EnhancedCode;
+        let refused = |code: u16, (c, s, d): (u8, u16, u16), text: &str| SessionError::Rejected {
+            stage: Stage::Auth,
+            reply: Reply::new(ReplyCode(code), Some(EnhancedCode::new(c, s, d)), text),
+        };
+        let microsoft = refused(
+            550,
+            (5, 7, 30),
+            "Basic authentication is not supported for Client Submission.",
+        );
+        assert_eq!(microsoft.remedy(), Some(Remedy::UseOAuth2));
+        let google = refused(534, (5, 7, 9), "Application-specific password required.");
+        assert_eq!(google.remedy(), Some(Remedy::UseOAuth2));
+        let wrong = refused(535, (5, 7, 8), "Username and Password not accepted.");
+        assert_eq!(wrong.remedy(), None, "a wrong password is only that");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! SASL for SMTP AUTH (RFC 4954): the PLAIN (RFC 4616), LOGIN and XOAUTH2
-//! mechanisms, credentials that never print themselves, and the choice of
-//! mechanism from what the server offers.
+//! SASL for SMTP AUTH (RFC 4954): the PLAIN (RFC 4616), LOGIN, XOAUTH2 and
+//! OAUTHBEARER (RFC 7628) mechanisms, credentials that never print
+//! themselves, the choice of mechanism from what the server offers, and
+//! the OAuth error a server sends in a 334 read back as a sentence.
 
 use std::fmt;
 
@@ -16,6 +17,9 @@ pub enum Mechanism {
     Login,
     /// XOAUTH2: an OAuth 2.0 bearer token (Google, Microsoft).
     XOAuth2,
+    /// OAUTHBEARER (RFC 7628): the standard form of the same (Google,
+    /// Dovecot, Stalwart).
+    OAuthBearer,
     /// A mechanism Postscope does not implement, kept by name.
     Other(String),
 }
@@ -23,9 +27,20 @@ pub enum Mechanism {
 impl Mechanism {
     /// The mechanisms Postscope can use, strongest first for `auto`. PLAIN
     /// and LOGIN carry the same secret; PLAIN is one round trip and
-    /// standardised, so it comes first. XOAUTH2 needs a token, not a password,
-    /// so it is only picked automatically when a token was given.
-    pub const SUPPORTED: [Mechanism; 3] = [Mechanism::XOAuth2, Mechanism::Plain, Mechanism::Login];
+    /// standardised, so it comes first. The OAuth mechanisms need a token,
+    /// not a password, so they are only picked when a token was given;
+    /// OAUTHBEARER, the standard one, before XOAUTH2 when both are offered.
+    pub const SUPPORTED: [Mechanism; 4] = [
+        Mechanism::OAuthBearer,
+        Mechanism::XOAuth2,
+        Mechanism::Plain,
+        Mechanism::Login,
+    ];
+
+    /// True for the mechanisms that carry an OAuth bearer token.
+    pub fn takes_token(&self) -> bool {
+        matches!(self, Mechanism::XOAuth2 | Mechanism::OAuthBearer)
+    }
 
     /// Parses a name as servers announce it (case-insensitive).
     pub fn from_name(name: &str) -> Mechanism {
@@ -33,6 +48,7 @@ impl Mechanism {
             "PLAIN" => Mechanism::Plain,
             "LOGIN" => Mechanism::Login,
             "XOAUTH2" => Mechanism::XOAuth2,
+            "OAUTHBEARER" => Mechanism::OAuthBearer,
             other => Mechanism::Other(other.to_owned()),
         }
     }
@@ -43,6 +59,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
             Mechanism::Other(name) => name,
         }
     }
@@ -65,7 +82,7 @@ impl serde::Serialize for Mechanism {
 pub enum Secret {
     /// A password, for PLAIN and LOGIN.
     Password(String),
-    /// An OAuth 2.0 access token, for XOAUTH2.
+    /// An OAuth 2.0 access token, for XOAUTH2 and OAUTHBEARER.
     Token(String),
 }
 
@@ -103,9 +120,8 @@ impl Credentials {
         if let Ok(plain) = plain_response(self) {
             out.push(plain);
         }
-        if let Ok(x) = xoauth2_response(self) {
-            out.push(x);
-        }
+        out.extend(xoauth2_response(self));
+        out.extend(oauthbearer_response(self));
         out.retain(|s| !s.is_empty());
         out
     }
@@ -125,7 +141,9 @@ pub enum SaslError {
         given: &'static str,
     },
     /// Postscope does not implement this mechanism.
-    #[error("Postscope does not support the {0} mechanism; use PLAIN, LOGIN or XOAUTH2")]
+    #[error(
+        "Postscope does not support the {0} mechanism; use PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER"
+    )]
     Unsupported(Mechanism),
     /// A NUL byte in the user name or password (PLAIN separates with NUL).
     #[error("the user name or password contains a NUL character, which SASL PLAIN cannot carry")]
@@ -175,6 +193,61 @@ pub fn xoauth2_response(creds: &Credentials) -> Result<String, SaslError> {
     )))
 }
 
+/// The base64 initial response for OAUTHBEARER (RFC 7628 §3.1):
+/// `n,a=<user>,^Aauth=Bearer <token>^A^A`, with `,` and `=` in the user
+/// name escaped as RFC 5801 asks. Host and port are optional and left out.
+pub fn oauthbearer_response(creds: &Credentials) -> Result<String, SaslError> {
+    let Secret::Token(token) = &creds.secret else {
+        return Err(SaslError::WrongSecret {
+            mechanism: Mechanism::OAuthBearer,
+            needs: "a token",
+            given: "a password",
+        });
+    };
+    let user = creds.user.replace('=', "=3D").replace(',', "=2C");
+    Ok(B64.encode(format!("n,a={user},\x01auth=Bearer {token}\x01\x01")))
+}
+
+/// What the client answers to a 334 that is not a step of its mechanism
+/// (the server's error, for the OAuth ones): OAUTHBEARER wants a single
+/// `^A` (RFC 7628 §3.2.3), XOAUTH2 an empty line.
+pub fn error_acknowledgement(mechanism: &Mechanism) -> String {
+    match mechanism {
+        Mechanism::OAuthBearer => B64.encode("\x01"),
+        _ => String::new(),
+    }
+}
+
+/// The OAuth error a server sends in a 334 (Google's `{"status":"401",…}`,
+/// RFC 7628 §3.2.2's `{"status":"invalid_token",…}`), as a sentence on
+/// what it means and what to do. `None` when the text is not such JSON.
+pub fn explain_token_error(decoded: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct TokenError {
+        status: String,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+    let e: TokenError = serde_json::from_str(decoded.trim()).ok()?;
+    let scope = e
+        .scope
+        .map(|s| format!(" (the server asks for the scope {s})"))
+        .unwrap_or_default();
+    let what = match e.status.as_str() {
+        "invalid_token" | "401" => {
+            "the server refused the OAuth2 token: it has expired or been revoked, \
+             or it was issued to another user or app"
+        }
+        "insufficient_scope" | "403" => "the OAuth2 token lacks the scope this server needs",
+        "invalid_request" | "400" => "the server could not read the OAuth2 login",
+        _ => "the server refused the OAuth2 token",
+    };
+    Some(format!(
+        "{what}{scope}; sign in to the account again (Accounts → Sign in…, or \
+         `postscope account login NAME`)"
+    ))
+}
+
 /// Picks the mechanism for `auto`: the first of [`Mechanism::SUPPORTED`]
 /// that the server offers and that fits the kind of secret we have.
 pub fn choose(offered: &[Mechanism], creds: &Credentials) -> Option<Mechanism> {
@@ -182,8 +255,10 @@ pub fn choose(offered: &[Mechanism], creds: &Credentials) -> Option<Mechanism> {
         offered.contains(m)
             && matches!(
                 (&creds.secret, m),
-                (Secret::Token(_), Mechanism::XOAuth2)
-                    | (Secret::Password(_), Mechanism::Plain | Mechanism::Login)
+                (
+                    Secret::Token(_),
+                    Mechanism::XOAuth2 | Mechanism::OAuthBearer
+                ) | (Secret::Password(_), Mechanism::Plain | Mechanism::Login)
             )
     })
 }
@@ -327,6 +402,52 @@ mod tests {
     }
 
     #[test]
+    fn oauthbearer_matches_rfc_7628() {
+        let creds = Credentials {
+            user: "user@example.com".into(),
+            secret: Secret::Token("vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==".into()),
+        };
+        let decoded = B64.decode(oauthbearer_response(&creds).unwrap()).unwrap();
+        assert_eq!(
+            decoded,
+            b"n,a=user@example.com,\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"
+        );
+        // RFC 5801 saslname: "," and "=" escaped.
+        let odd = Credentials {
+            user: "a,b=c".into(),
+            ..creds.clone()
+        };
+        let decoded = B64.decode(oauthbearer_response(&odd).unwrap()).unwrap();
+        assert!(decoded.starts_with(b"n,a=a=2Cb=3Dc,\x01"));
+        assert_eq!(error_acknowledgement(&Mechanism::OAuthBearer), "AQ==");
+        assert_eq!(error_acknowledgement(&Mechanism::XOAuth2), "");
+        assert!(
+            creds
+                .sensitive_strings()
+                .contains(&oauthbearer_response(&creds).unwrap())
+        );
+        assert!(oauthbearer_response(&pw("a", "b")).is_err());
+        assert_eq!(Mechanism::from_name("oauthbearer"), Mechanism::OAuthBearer);
+    }
+
+    #[test]
+    fn token_errors_are_explained() {
+        let google = r#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+        let said = explain_token_error(google).unwrap();
+        assert!(said.contains("expired or been revoked"), "{said}");
+        assert!(said.contains("https://mail.google.com/"), "{said}");
+        assert!(said.contains("sign in to the account again"), "{said}");
+        let rfc = r#"{"status":"insufficient_scope","scope":"smtp"}"#;
+        assert!(
+            explain_token_error(rfc)
+                .unwrap()
+                .contains("lacks the scope")
+        );
+        assert_eq!(explain_token_error("Username:"), None);
+        assert_eq!(explain_token_error(r#"{"other":1}"#), None);
+    }
+
+    #[test]
     fn choice_follows_offer_and_secret() {
         let all = [Mechanism::Login, Mechanism::Plain, Mechanism::XOAuth2];
         assert_eq!(choose(&all, &pw("a", "b")), Some(Mechanism::Plain));
@@ -340,6 +461,9 @@ mod tests {
         };
         assert_eq!(choose(&all, &token), Some(Mechanism::XOAuth2));
         assert_eq!(choose(&[Mechanism::Plain], &token), None);
+        let both = [Mechanism::XOAuth2, Mechanism::OAuthBearer, Mechanism::Plain];
+        assert_eq!(choose(&both, &token), Some(Mechanism::OAuthBearer));
+        assert_eq!(choose(&both, &pw("a", "b")), Some(Mechanism::Plain));
         assert_eq!(
             choose(&[Mechanism::Other("CRAM-MD5".into())], &pw("a", "b")),
             None

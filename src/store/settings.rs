@@ -19,8 +19,17 @@ pub enum AuthSetting {
     Login,
     /// XOAUTH2 with a bearer token.
     Xoauth2,
+    /// OAUTHBEARER (RFC 7628) with a bearer token.
+    Oauthbearer,
     /// Do not log in.
     None,
+}
+
+impl AuthSetting {
+    /// True when the account's secret is an OAuth2 token, not a password.
+    pub fn takes_token(self) -> bool {
+        matches!(self, AuthSetting::Xoauth2 | AuthSetting::Oauthbearer)
+    }
 }
 
 /// A saved SMTP account. Its password or token is in the keychain, filed

@@ -128,7 +128,7 @@ impl App {
     /// Where a saved account's secret comes from: typed this session, else
     /// the keychain.
     pub(super) fn secret_source(&self, account: &crate::store::settings::Account) -> SecretSource {
-        let token = account.auth == Some(AuthSetting::Xoauth2);
+        let token = account.auth.is_some_and(AuthSetting::takes_token);
         match self.session_secrets.get(&account.name) {
             Some(s) => SecretSource::typed(s.clone(), token),
             None => SecretSource::Keychain {
@@ -269,7 +269,7 @@ impl App {
             return;
         }
         let account = form.account();
-        let token = account.auth == Some(AuthSetting::Xoauth2);
+        let token = account.auth.is_some_and(AuthSetting::takes_token);
         let secret = match &form.original {
             _ if !form.secret.is_empty() => SecretSource::typed(form.secret.clone(), token),
             Some(original) => self.secret_source(&crate::store::settings::Account {

@@ -44,6 +44,10 @@ pub fn remedy(remedy: Remedy) -> &'static str {
             "Choose that CA's certificate as the account's CA file to trust it, or \
              tick “Accept invalid certificates (testing only)”"
         }
+        Remedy::UseOAuth2 => {
+            "This server takes OAuth2 sign-in, not passwords: open Accounts, set Login to \
+             “OAuth2 (sign in with the browser)”, choose the provider and press Sign in…"
+        }
     }
 }
 
@@ -61,6 +65,7 @@ mod tests {
             Remedy::SendWithoutDsn,
             Remedy::TryImplicitTls,
             Remedy::TrustIssuer,
+            Remedy::UseOAuth2,
         ] {
             assert!(!remedy(r).contains("--"), "{}", remedy(r));
         }

@@ -246,6 +246,9 @@ impl Session {
             Mechanism::XOAuth2 => {
                 sasl::xoauth2_response(&creds).map(|r| (Some(r), AuthStep::Final))
             }
+            Mechanism::OAuthBearer => {
+                sasl::oauthbearer_response(&creds).map(|r| (Some(r), AuthStep::Final))
+            }
             Mechanism::Other(_) => Err(sasl::SaslError::Unsupported(mechanism.clone())),
         };
         match command {
@@ -273,6 +276,9 @@ impl Session {
             if let Some(text) = sasl::decode_challenge(reply.first_line()) {
                 let text = text.trim_end_matches('\0').to_owned();
                 self.note(now, format!("challenge decoded: {text}"));
+                if let Some(why) = sasl::explain_token_error(&text) {
+                    self.note(now, why);
+                }
             }
             let creds = self.credentials().cloned();
             let logins = creds.as_ref().map(sasl::login_responses);
@@ -292,12 +298,21 @@ impl Session {
                     );
                 }
                 _ => {
-                    // A challenge where none was expected (XOAUTH2 sends its
-                    // error this way): answer with an empty line, as the
-                    // XOAUTH2 spec asks, and read the final refusal.
+                    // A challenge where none was expected (the OAuth
+                    // mechanisms send their error this way): answer as the
+                    // mechanism asks (an empty line, or ^A for OAUTHBEARER)
+                    // and read the final refusal.
+                    let mechanism = match &self.state {
+                        State::Opening(o) => o.mechanism.clone(),
+                        _ => None,
+                    };
+                    let ack = mechanism
+                        .as_ref()
+                        .map(sasl::error_acknowledgement)
+                        .unwrap_or_default();
                     return self.send(
                         now,
-                        Command::AuthResponse(String::new()),
+                        Command::AuthResponse(ack),
                         Expect::Auth(AuthStep::Final),
                     );
                 }

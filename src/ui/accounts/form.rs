@@ -237,7 +237,10 @@ impl AccountForm {
         }
         if matches!(
             self.auth,
-            AuthSetting::Plain | AuthSetting::Login | AuthSetting::Xoauth2
+            AuthSetting::Plain
+                | AuthSetting::Login
+                | AuthSetting::Xoauth2
+                | AuthSetting::Oauthbearer
         ) && self.user.trim().is_empty()
         {
             out.push(("User", "This login mechanism needs a user name".to_string()));

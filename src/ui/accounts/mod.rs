@@ -252,6 +252,7 @@ impl AccountsView {
                             AuthSetting::Plain,
                             AuthSetting::Login,
                             AuthSetting::Xoauth2,
+                            AuthSetting::Oauthbearer,
                             AuthSetting::None,
                         ] {
                             ui.selectable_value(&mut f.auth, a, auth_text(a));
@@ -265,8 +266,8 @@ impl AccountsView {
                 if f.auth != AuthSetting::None {
                     row(ui, "User", egui::TextEdit::singleline(&mut f.user), "User");
                     let (label, hint) = match (f.auth, &f.original) {
-                        (AuthSetting::Xoauth2, Some(_)) => ("Token", "unchanged (in the keychain)"),
-                        (AuthSetting::Xoauth2, None) => ("Token", "OAuth2 access token"),
+                        (a, Some(_)) if a.takes_token() => ("Token", "unchanged (in the keychain)"),
+                        (a, None) if a.takes_token() => ("Token", "OAuth2 access token"),
                         (_, Some(_)) => ("Password", "unchanged (in the keychain)"),
                         (_, None) => ("Password", ""),
                     };
@@ -405,6 +406,7 @@ fn auth_text(a: AuthSetting) -> &'static str {
         AuthSetting::Plain => "PLAIN",
         AuthSetting::Login => "LOGIN",
         AuthSetting::Xoauth2 => "XOAUTH2 (OAuth2 token)",
+        AuthSetting::Oauthbearer => "OAUTHBEARER (OAuth2 token)",
         AuthSetting::None => "None",
     }
 }

@@ -85,6 +85,47 @@ fn xoauth2_failure_sends_an_empty_line_then_fails_at_auth() {
 }
 
 #[test]
+fn oauthbearer_is_preferred_and_its_failure_is_acknowledged_with_ctrl_a() {
+    let bearer = sasl::oauthbearer_response(&token()).unwrap();
+    let mut s = Script::start(SessionConfig {
+        tls: TlsMode::StartTls,
+        auth: AuthPlan::Auto(token()),
+        ..config()
+    });
+    assert_eq!(
+        after_starttls(&mut s, &["AUTH PLAIN XOAUTH2 OAUTHBEARER"]),
+        [format!("AUTH OAUTHBEARER {bearer}")]
+    );
+    // {"status":"invalid_token","scope":"smtp"}
+    s.server("334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJzbXRwIn0=\r\n");
+    assert_eq!(
+        s.client_lines(),
+        ["AQ=="],
+        "RFC 7628 §3.2.3's dummy response"
+    );
+    s.server("535 5.7.8 Authentication failed\r\n");
+    assert_eq!(s.client_lines(), ["QUIT"]);
+    s.server(BYE);
+    assert!(matches!(
+        s.error(),
+        SessionError::Rejected {
+            stage: Stage::Auth,
+            ..
+        }
+    ));
+    let notes = s.texts(Direction::Note);
+    assert!(
+        notes.iter().any(|n| n.contains("expired or been revoked")),
+        "{notes:?}"
+    );
+    for event in s.transcript() {
+        for secret in token().sensitive_strings() {
+            assert!(!event.text.contains(&secret), "{event:?}");
+        }
+    }
+}
+
+#[test]
 fn auth_refused_fails_at_auth_after_quit() {
     let mut s = Script::start(SessionConfig {
         tls: TlsMode::StartTls,
