@@ -139,6 +139,7 @@ def main():
     rules = [
         ("smtp", r"std::fs|\bFile::|clap|egui|crate::(cli|ui|store|sandbox)\b", "smtp/ opens no file and knows no CLI, window, store or sandbox"),
         ("message", r"clap|egui|crate::(cli|ui|sandbox)\b", "message/ knows no CLI or window"),
+        ("oauth", r"std::fs|\bFile::|clap|egui|keyring|crate::(cli|ui|store|sandbox|app|smtp)\b", "oauth/ opens no file and knows no keychain, CLI, window or store"),
         ("store", r"clap|egui|crate::(cli|ui)\b", "store/ knows no CLI or window"),
         ("app", r"clap|egui|crate::(cli|ui)\b", "app/ knows no CLI or window"),
         ("sandbox", r"clap|egui|crate::(cli|ui)\b", "sandbox/ knows no CLI or window"),

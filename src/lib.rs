@@ -11,6 +11,7 @@ pub(crate) mod app;
 pub mod cli;
 pub mod clock;
 pub mod message;
+pub mod oauth;
 pub mod sandbox;
 pub(crate) mod share;
 pub mod smtp;

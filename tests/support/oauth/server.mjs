@@ -1,0 +1,447 @@
+#!/usr/bin/env node
+/**
+ * A real OpenID Connect provider for postscope's integration tests.
+ *
+ * Built on panva's oidc-provider (8.x: the newest line that supports Node 18
+ * and 20).  It binds 127.0.0.1 on a free port, prints exactly one line
+ * `ISSUER http://127.0.0.1:<port>` on stdout once ready (everything else goes
+ * to stderr) and serves until its stdin reaches EOF (the Rust harness holds
+ * stdin as a pipe) or until SIGTERM/SIGINT.
+ *
+ *   node server.mjs [--access-ttl SECS] [--device-interval SECS] [--ignore-stdin]
+ *
+ * What it is: two static native-app clients (`postscope-public`, no secret;
+ * `postscope-secret`, client_secret_post with 'test-secret'), PKCE S256
+ * required, device flow on, revocation on, and a resource server
+ * `urn:postscope:smtp` (the default resource) whose access tokens are RS256
+ * JWTs carrying scope `smtp` and an `email` claim.  Refresh tokens are issued
+ * on every code/device exchange and rotate on every use.  Sign-in is
+ * automatic: the account is the request's login_hint, else ada@example.org,
+ * and consent grants everything requested.
+ *
+ * Test control endpoints (JSON, same port):
+ *   POST /test/browse          {url, stop_at_redirect} -> acts as the browser
+ *   POST /test/device/approve  {user_code, account, deny}
+ *   POST /test/revoke-all      -> every grant / refresh token gone
+ *   POST /test/settings        {access_ttl?, slow_down?}
+ *   GET  /test/requests        -> authorization requests seen (query objects)
+ */
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import * as querystring from 'node:querystring';
+
+import Provider, { errors } from 'oidc-provider';
+
+// oidc-provider prints its development notices with console.info (stdout);
+// stdout is reserved for the ISSUER line, so send all console output to stderr.
+console.log = console.info = console.debug = (...args) => console.error(...args);
+const log = (...args) => console.error('oauth-server:', ...args);
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const opts = { accessTtl: 3600, deviceInterval: 1, ignoreStdin: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    const num = () => {
+      const n = Number(argv[++i]); // eslint-disable-line no-plusplus
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${arg} needs a whole number of seconds >= 1`);
+      return n;
+    };
+    if (arg === '--access-ttl') opts.accessTtl = num();
+    else if (arg === '--device-interval') opts.deviceInterval = num();
+    else if (arg === '--ignore-stdin') opts.ignoreStdin = true;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return opts;
+}
+
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2));
+} catch (err) {
+  log(err.message);
+  process.exit(2);
+}
+
+const RESOURCE = 'urn:postscope:smtp'; // resource indicator == JWT `aud`
+const DEFAULT_ACCOUNT = 'ada@example.org';
+const OIDC_SCOPES = ['openid', 'email', 'offline_access'];
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
+
+// Changed at runtime through POST /test/settings.
+const settings = { accessTtl: opts.accessTtl, slowDown: 0, deviceInterval: opts.deviceInterval };
+const authRequests = []; // query objects of every GET /auth, for GET /test/requests
+
+// ---------------------------------------------------------------- storage
+// An in-memory adapter (like oidc-provider's own MemoryAdapter, minus the LRU)
+// so that /test/revoke-all can reach every stored grant and refresh token.
+const store = new Map(); // `${model}:${id}` -> { payload, expiresAt }
+const index = new Map(); // `grant:${id}` -> Set(keys), `uid:${uid}` / `userCode:${code}` -> id
+const now = () => Date.now();
+const live = (entry) => entry && (!entry.expiresAt || entry.expiresAt > now());
+
+class MemoryAdapter {
+  constructor(model) { this.model = model; }
+
+  key(id) { return `${this.model}:${id}`; }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    store.set(key, { payload, expiresAt: expiresIn ? now() + expiresIn * 1000 : 0 });
+    if (this.model === 'Session') index.set(`uid:${payload.uid}`, id);
+    if (payload.userCode) index.set(`userCode:${payload.userCode}`, id);
+    if (payload.grantId && this.model !== 'Grant') {
+      const set = index.get(`grant:${payload.grantId}`) || new Set();
+      index.set(`grant:${payload.grantId}`, set.add(key));
+    }
+  }
+
+  async find(id) {
+    const entry = store.get(this.key(id));
+    return live(entry) ? entry.payload : undefined;
+  }
+
+  async findByUid(uid) { return this.find(index.get(`uid:${uid}`)); }
+
+  async findByUserCode(userCode) { return this.find(index.get(`userCode:${userCode}`)); }
+
+  async consume(id) {
+    const entry = store.get(this.key(id));
+    if (entry) entry.payload.consumed = Math.floor(now() / 1000);
+  }
+
+  async destroy(id) { store.delete(this.key(id)); }
+
+  async revokeByGrantId(grantId) {
+    for (const key of index.get(`grant:${grantId}`) || []) store.delete(key);
+    index.delete(`grant:${grantId}`);
+  }
+}
+
+function revokeAll() {
+  const counts = { grants: 0, refresh_tokens: 0 };
+  for (const key of [...store.keys()]) {
+    const model = key.slice(0, key.indexOf(':'));
+    if (model === 'Grant') counts.grants += 1;
+    if (model === 'RefreshToken') counts.refresh_tokens += 1;
+    if (['Grant', 'RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode', 'Session'].includes(model)) {
+      store.delete(key);
+    }
+  }
+  for (const key of [...index.keys()]) if (key.startsWith('grant:')) index.delete(key);
+  return counts;
+}
+
+// ---------------------------------------------------------------- provider
+function makeProvider(issuer) {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomBytes(6).toString('hex'), use: 'sig', alg: 'RS256' };
+  const client = (id, extra) => ({
+    client_id: id,
+    application_type: 'native',
+    redirect_uris: ['http://127.0.0.1/'], // native + loopback: any port matches (RFC 8252 §7.3)
+    grant_types: GRANT_TYPES,
+    response_types: ['code'],
+    ...extra,
+  });
+
+  return new Provider(issuer, {
+    adapter: MemoryAdapter,
+    jwks: { keys: [jwk] },
+    cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+    clients: [
+      client('postscope-public', { token_endpoint_auth_method: 'none' }),
+      client('postscope-secret', { token_endpoint_auth_method: 'client_secret_post', client_secret: 'test-secret' }),
+    ],
+    scopes: OIDC_SCOPES,
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // Accounts exist for any id; sub = email = the id.
+    findAccount: (ctx, id) => ({
+      accountId: id,
+      claims: () => ({ sub: id, email: id, email_verified: true }),
+    }),
+    pkce: { methods: ['S256'], required: () => true },
+    conformIdTokenClaims: false, // the ID token carries `email` too
+    // A refresh token on every exchange, whether or not offline_access survived
+    // (oidc-provider drops offline_access without prompt=consent).
+    issueRefreshToken: (ctx, c) => c.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true, // a used refresh token then gets invalid_grant
+    expiresWithSession: () => false, // tokens do not die with the browser session
+    extraTokenClaims: (ctx, token) => ({ email: token.accountId }),
+    features: {
+      devInteractions: { enabled: false }, // our own auto-approving /interaction/:uid
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCE, // clients need not send resource=
+        useGrantedResource: () => true, // nor at the token endpoint (even with openid)
+        getResourceServerInfo(ctx, indicator) {
+          if (indicator !== RESOURCE) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return {
+            scope: 'smtp',
+            audience: RESOURCE,
+            accessTokenTTL: settings.accessTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    ttl: {
+      AccessToken: () => settings.accessTtl,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      BackchannelAuthenticationRequest: 600,
+      DeviceCode: 600,
+      Grant: 14 * 24 * 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      RefreshToken: 14 * 24 * 3600,
+      Session: 14 * 24 * 3600,
+    },
+    // Error pages: small, and with the error code in a header for /test/browse.
+    renderError(ctx, out) {
+      ctx.type = 'text/plain';
+      ctx.set('X-OIDC-Error', String(out.error));
+      ctx.body = Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
+    },
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(ctx) {
+  const text = await readBody(ctx.req);
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    ctx.throw(400, 'body is not JSON');
+  }
+  return {};
+}
+
+function json(ctx, status, body) {
+  ctx.status = status;
+  ctx.body = body;
+}
+
+// One GET with node:http (no keep-alive), returning status, headers and text.
+function httpGet(url, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url} timed out`)));
+  });
+}
+
+// A browser's cookie jar, enough for the provider's own cookies (name + path).
+class CookieJar {
+  constructor() { this.cookies = new Map(); }
+
+  store(setCookie = []) {
+    for (const line of setCookie) {
+      const [pair, ...attrs] = line.split(';').map((s) => s.trim());
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const attr = Object.fromEntries(attrs.map((a) => {
+        const [k, ...v] = a.split('=');
+        return [k.toLowerCase(), v.join('=')];
+      }));
+      const path = attr.path || '/';
+      const expired = attr['max-age'] === '0' || (attr.expires && Date.parse(attr.expires) <= now());
+      if (expired) this.cookies.delete(`${name};${path}`);
+      else this.cookies.set(`${name};${path}`, { name, value, path });
+    }
+  }
+
+  header(url) {
+    const { pathname } = new URL(url);
+    return [...this.cookies.values()]
+      .filter((c) => pathname === c.path || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+}
+
+// POST /test/browse: follow the authorization request like a browser until
+// the provider redirects off-site (to the client's loopback redirect_uri).
+async function browse(issuer, { url, stop_at_redirect: stopAtRedirect = false }) {
+  if (typeof url !== 'string') return { error: 'missing url', status: 0, body: '' };
+  const origin = new URL(issuer).origin;
+  const jar = new CookieJar();
+  let current = url;
+  for (let hop = 0; hop < 20; hop += 1) {
+    if (new URL(current).origin !== origin) {
+      if (stopAtRedirect) return { location: current };
+      const final = await httpGet(current); // the app's one-shot listener
+      return { location: current, status: final.status, body: final.body };
+    }
+    const res = await httpGet(current, { cookie: jar.header(current), accept: 'text/html' });
+    jar.store(res.headers['set-cookie']);
+    if (res.status >= 300 && res.status < 400 && res.headers.location) {
+      current = new URL(res.headers.location, current).href;
+    } else {
+      const error = res.headers['x-oidc-error'] || `provider answered ${res.status} at ${current}`;
+      return { error, status: res.status, body: res.body };
+    }
+  }
+  return { error: 'too many redirects', status: 0, body: '' };
+}
+
+// The interaction step without HTML: log in as login_hint (or the default
+// account), then consent to everything that was asked for.
+async function autoApprove(provider, ctx) {
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const { prompt, params, session } = details;
+  let result;
+  if (prompt.name === 'login') {
+    result = { login: { accountId: params.login_hint || DEFAULT_ACCOUNT } };
+  } else if (prompt.name === 'consent') {
+    const grant = (details.grantId && await provider.Grant.find(details.grantId))
+      || new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes = {} } = prompt.details;
+    if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
+    if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missingResourceScopes)) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    grant.addResourceScope(RESOURCE, 'smtp');
+    result = { consent: { grantId: await grant.save() } };
+  } else {
+    result = { error: 'access_denied', error_description: `unexpected prompt ${prompt.name}` };
+  }
+  log(`interaction ${details.uid}: ${prompt.name} (${session?.accountId || result.login?.accountId || '-'})`);
+  const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
+
+// POST /test/device/approve: what the user would do on the verification page.
+async function deviceDecision(provider, { user_code: userCode, account = DEFAULT_ACCOUNT, deny = false }) {
+  const normalized = String(userCode || '').toUpperCase().replace(/\W/g, '');
+  const dc = await provider.DeviceCode.findByUserCode(normalized);
+  if (!dc) return [404, { error: 'no such pending user_code', user_code: userCode }];
+  if (dc.accountId || dc.error) return [409, { error: 'user_code already decided', user_code: userCode }];
+  if (deny) {
+    Object.assign(dc, { error: 'access_denied', errorDescription: 'End-User denied the authorization request' });
+  } else {
+    const requested = (dc.params.scope || '').split(' ').filter(Boolean);
+    const oidc = requested.filter((s) => OIDC_SCOPES.includes(s));
+    const grant = new provider.Grant({ accountId: account, clientId: dc.clientId });
+    if (oidc.length) grant.addOIDCScope(oidc.join(' '));
+    grant.addResourceScope(RESOURCE, 'smtp');
+    Object.assign(dc, {
+      accountId: account,
+      grantId: await grant.save(),
+      authTime: Math.floor(now() / 1000),
+      scope: requested.filter((s) => oidc.includes(s) || s === 'smtp').join(' '),
+      resource: RESOURCE,
+    });
+  }
+  await dc.save();
+  log(`device code ${userCode}: ${deny ? 'denied' : `approved for ${account}`}`);
+  return [200, { ok: true }];
+}
+
+// ---------------------------------------------------------------- middleware
+function install(provider, issuer) {
+  // Error events: tell stderr why a request failed.
+  for (const event of ['server_error', 'grant.error', 'authorization.error', 'revocation.error', 'device_authorization.error']) {
+    provider.on(event, (ctx, err) => log(`${event}: ${err.error || err.name}: ${err.error_detail || err.error_description || err.message}`));
+  }
+
+  provider.use(async (ctx, next) => {
+    const { method, path } = ctx;
+
+    if (method === 'GET' && path === '/auth') authRequests.push({ ...ctx.query });
+
+    if (path.startsWith('/interaction/') && method === 'GET') return autoApprove(provider, ctx);
+
+    // slow_down knob (RFC 8628 §3.5): answer the next N device_code polls
+    // with slow_down.  The body is read here and handed on as req.body, which
+    // oidc-provider accepts (with a one-time stderr warning).
+    if (method === 'POST' && path === '/token' && settings.slowDown > 0) {
+      const raw = await readBody(ctx.req);
+      ctx.req.body = raw;
+      if (querystring.parse(raw).grant_type === 'urn:ietf:params:oauth:grant-type:device_code') {
+        settings.slowDown -= 1;
+        ctx.set('Cache-Control', 'no-store');
+        return json(ctx, 400, { error: 'slow_down', error_description: 'polling too fast' });
+      }
+    }
+
+    if (path.startsWith('/test/')) {
+      if (method === 'GET' && path === '/test/requests') return json(ctx, 200, authRequests);
+      if (method !== 'POST') return json(ctx, 405, { error: 'method not allowed' });
+      const body = await readJson(ctx);
+      switch (path) {
+        case '/test/browse':
+          return json(ctx, 200, await browse(issuer, body));
+        case '/test/device/approve': {
+          const [status, answer] = await deviceDecision(provider, body);
+          return json(ctx, status, answer);
+        }
+        case '/test/revoke-all':
+          return json(ctx, 200, { ok: true, revoked: revokeAll() });
+        case '/test/settings':
+          for (const [field, key] of [['access_ttl', 'accessTtl'], ['slow_down', 'slowDown']]) {
+            if (field in body) {
+              const n = Number(body[field]);
+              if (!Number.isInteger(n) || n < 0) return json(ctx, 400, { error: `${field} must be a whole number` });
+              settings[key] = n;
+            }
+          }
+          return json(ctx, 200, { access_ttl: settings.accessTtl, slow_down: settings.slowDown, device_interval: settings.deviceInterval });
+        default:
+          return json(ctx, 404, { error: `no test endpoint ${path}` });
+      }
+    }
+
+    await next();
+
+    // oidc-provider does not report the polling interval; RFC 8628 §3.2 does.
+    if (path === '/device/auth' && ctx.status === 200 && ctx.body?.device_code) {
+      ctx.body.interval = settings.deviceInterval;
+    }
+    return undefined;
+  });
+}
+
+// ---------------------------------------------------------------- main
+let handler = (req, res) => { res.statusCode = 503; res.end(); };
+const server = http.createServer((req, res) => handler(req, res));
+server.listen(0, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = makeProvider(issuer);
+  install(provider, issuer);
+  handler = provider.callback();
+  log(`listening, access ttl ${settings.accessTtl}s, device interval ${settings.deviceInterval}s`);
+  process.stdout.write(`ISSUER ${issuer}\n`);
+});
+
+function stop(why) {
+  log(`stopping (${why})`);
+  server.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+if (!opts.ignoreStdin) {
+  process.stdin.on('end', () => stop('stdin EOF'));
+  process.stdin.on('error', () => stop('stdin error'));
+  process.stdin.resume();
+}
