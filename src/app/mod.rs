@@ -4,11 +4,11 @@
 //! command line: `cli/` and `ui/` build a [`SendSpec`] or [`ProbeSpec`]
 //! from their own input and word its errors their own way.
 
+pub mod oauth;
 mod run;
+mod secrets;
 mod spec;
 
 pub use run::{JobMsg, Running, SendFailure, Work, probe, send, spawn};
-pub use spec::{
-    Login, Outgoing, ProbeSpec, SecretProblem, SecretSource, SendSpec, Server, ServerProblem,
-    read_secret,
-};
+pub use secrets::{SecretProblem, read_secret};
+pub use spec::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec, Server, ServerProblem};

@@ -4,7 +4,8 @@
 use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 
-use super::spec::{Login, Outgoing, ProbeSpec, SecretProblem, SendSpec, Server};
+use super::secrets::SecretProblem;
+use super::spec::{Login, Outgoing, ProbeSpec, SendSpec, Server};
 use crate::message::{self, BuildError};
 use crate::smtp::{
     self, AuthPlan, BodySource, CancelToken, Connection, Event, Job, Remedy, Report, SessionConfig,

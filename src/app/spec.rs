@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::secrets::{SecretProblem, read_secret};
 use crate::message::Draft;
 use crate::smtp::{
     AuthPlan, BodySource, ClientId, Credentials, Envelope, Mechanism, Secret, Stage, Target,
     Timeouts, TlsMode, TlsOptions,
 };
-use crate::store::secrets::{SecretError, SecretStore};
+use crate::store::secrets::SecretStore;
 use crate::store::settings::{Account, AuthSetting};
 
 /// Where and how to connect: everything but the login and the message.
@@ -113,6 +114,8 @@ pub enum SecretSource {
         /// The entry is an OAuth2 token, not a password.
         token: bool,
     },
+    /// An OAuth2 sign-in: a fresh access token, refreshed if need be.
+    OAuth(super::oauth::OAuthLogin),
 }
 
 impl SecretSource {
@@ -124,24 +127,6 @@ impl SecretSource {
             Secret::Password(secret)
         })
     }
-}
-
-/// Why an account's secret could not be had.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SecretProblem {
-    /// The keychain has no entry for the account.
-    #[error("the OS keychain has no password for the account {0:?}")]
-    NotInKeychain(String),
-    /// The keychain could not be used.
-    #[error(transparent)]
-    Keychain(#[from] SecretError),
-}
-
-/// Reads an account's secret from the keychain.
-pub fn read_secret(store: &dyn SecretStore, account: &str) -> Result<String, SecretProblem> {
-    store
-        .get(account)?
-        .ok_or_else(|| SecretProblem::NotInKeychain(account.to_owned()))
 }
 
 /// How to log in.
@@ -168,7 +153,15 @@ impl Login {
 
     /// The secret, from wherever it is (this may wait on the keychain).
     pub fn plan(self) -> Result<AuthPlan, SecretProblem> {
+        let mut user = self.user;
         let secret = match self.secret {
+            SecretSource::OAuth(login) => {
+                let tokens = login.access_token()?;
+                if user.trim().is_empty() {
+                    user = tokens.signed_in_as.clone().unwrap_or_default();
+                }
+                Secret::Token(tokens.access_token)
+            }
             SecretSource::Given(s) => s,
             SecretSource::Keychain {
                 store,
@@ -183,7 +176,7 @@ impl Login {
                 }
             }
         };
-        Ok(plan(self.mechanism, self.user, secret))
+        Ok(plan(self.mechanism, user, secret))
     }
 }
 
@@ -198,6 +191,8 @@ fn plan(mechanism: AuthSetting, user: String, secret: Secret) -> AuthPlan {
         AuthSetting::Login => AuthPlan::Forced(Mechanism::Login, credentials),
         AuthSetting::Xoauth2 => AuthPlan::Forced(Mechanism::XOAuth2, credentials),
         AuthSetting::Oauthbearer => AuthPlan::Forced(Mechanism::OAuthBearer, credentials),
+        // With a token, auto picks OAUTHBEARER or XOAUTH2, as offered.
+        AuthSetting::Oauth2 => AuthPlan::Auto(credentials),
     }
 }
 

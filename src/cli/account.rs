@@ -1,7 +1,8 @@
-//! `postscope account list|add|remove`: saved accounts for scripts. The
-//! settings file holds the server and login name; the password or token goes
-//! to the OS keychain, read from standard input so it never appears in an
-//! argument list or a shell history.
+//! `postscope account list|add|login|logout|remove`: saved accounts for
+//! scripts. The settings file holds the server and login name; the password
+//! or token goes to the OS keychain, read from standard input so it never
+//! appears in an argument list or a shell history. OAuth2 accounts sign in
+//! with `login` ([`super::signin`]).
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -23,7 +24,15 @@ pub enum AccountCommand {
     /// Save an account (or replace one of the same name). With --auth-user,
     /// the first line of standard input is the password (or, with --auth
     /// xoauth2, the token) and goes to the OS keychain.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
+    /// Sign an OAuth2 account in (browser, or --device): the refresh token
+    /// goes to the OS keychain.
+    Login(super::signin::LoginArgs),
+    /// Sign an OAuth2 account out: its tokens leave the keychain.
+    Logout {
+        /// The account's name.
+        name: String,
+    },
     /// Forget an account and its keychain entry.
     Remove {
         /// The account's name.
@@ -36,9 +45,10 @@ pub enum AccountCommand {
 pub struct AddArgs {
     /// The name to pick it by (`send --account NAME`).
     pub name: String,
-    /// The server, HOST or HOST:PORT.
+    /// The server, HOST or HOST:PORT (the Google and Microsoft presets
+    /// know theirs).
     #[arg(long, value_name = "HOST[:PORT]")]
-    pub server: String,
+    pub server: Option<String>,
     /// The address to send from (the desktop app fills From with it).
     #[arg(long, value_name = "ADDRESS")]
     pub email: Option<String>,
@@ -53,6 +63,8 @@ pub struct AddArgs {
     pub auth_user: Option<String>,
     #[command(flatten)]
     pub security: SecurityArgs,
+    #[command(flatten)]
+    pub oauth: super::signin::OAuthArgs,
 }
 
 fn dirs() -> Result<DataDirs, UsageError> {
@@ -93,6 +105,7 @@ pub fn secret(name: &str) -> Result<String, UsageError> {
                  (password on standard input)"
             ),
             SecretProblem::Keychain(e) => e.to_string(),
+            other => other.to_string(),
         })
     })
 }
@@ -101,7 +114,14 @@ pub fn secret(name: &str) -> Result<String, UsageError> {
 pub fn run(command: AccountCommand) -> ExitCode {
     let result = match command {
         AccountCommand::List => list(),
-        AccountCommand::Add(args) => add(args),
+        AccountCommand::Add(args) => add(*args),
+        AccountCommand::Login(args) => find(&args.name).and_then(|account| {
+            match super::signin::login(args, account.clone())? {
+                Some(user) => set_user(&account, &user),
+                None => Ok(()),
+            }
+        }),
+        AccountCommand::Logout { name } => find(&name).and_then(|a| super::signin::logout(&a)),
         AccountCommand::Remove { name } => remove(&name),
     };
     match result {
@@ -121,6 +141,7 @@ fn list() -> Result<(), UsageError> {
     for a in &settings.accounts {
         let tls = a.tls.map(|t| t.name()).unwrap_or("default");
         let login = match (&a.user, a.auth) {
+            _ if a.signs_in() => super::signin::status(a),
             (_, Some(AuthSetting::None)) | (None, _) => "no login".to_string(),
             (Some(user), auth) => {
                 let auth = auth
@@ -134,11 +155,28 @@ fn list() -> Result<(), UsageError> {
     Ok(())
 }
 
-fn add(args: AddArgs) -> Result<(), UsageError> {
+fn add(mut args: AddArgs) -> Result<(), UsageError> {
+    if args.oauth.given() && args.auth.is_none() {
+        args.auth = Some(AuthSetting::Oauth2);
+    }
+    let oauth = if args.auth == Some(AuthSetting::Oauth2) {
+        Some(args.oauth.settings()?)
+    } else if args.oauth.given() {
+        return Err(UsageError::Invalid(
+            "the --oauth-* options go with --auth oauth2".into(),
+        ));
+    } else {
+        None
+    };
+    let server = args
+        .server
+        .clone()
+        .or_else(|| args.oauth.default_server().map(str::to_owned))
+        .ok_or_else(|| UsageError::Invalid("--server HOST[:PORT] is needed".into()))?;
     // The server as it will be used: a bad one is refused before saving.
     let sec = &args.security;
     super::server(&Account {
-        server: args.server.clone(),
+        server: server.clone(),
         tls: sec.tls,
         ehlo: sec.ehlo.clone(),
         ca_file: sec.ca_file.clone(),
@@ -153,7 +191,8 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         crate::message::parse_mailboxes(crate::message::Field::From, email)
             .map_err(|e| UsageError::Invalid(format!("--email: {e}")))?;
     }
-    let logs_in = args.auth_user.is_some() && args.auth != Some(AuthSetting::None);
+    let signs_in = oauth.is_some();
+    let logs_in = !signs_in && args.auth_user.is_some() && args.auth != Some(AuthSetting::None);
     if args.auth_user.is_none()
         && matches!(
             args.auth,
@@ -171,7 +210,14 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
     }
     let dirs = dirs()?;
     let settings = load(&dirs)?;
-    let secret = if logs_in {
+    let (oauth, client_secret) = match oauth {
+        Some((settings, secret)) => (Some(settings), secret),
+        None => (None, None),
+    };
+    let secret = if signs_in {
+        // Only a client secret, before the first sign-in.
+        client_secret.map(|s| crate::store::grants::Grant::with_client_secret(Some(s)).to_secret())
+    } else if logs_in {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
             UsageError::Invalid(format!("cannot read the password from standard input: {e}"))
@@ -192,7 +238,7 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         name: args.name.clone(),
         display_name: args.display_name,
         email: args.email,
-        server: args.server,
+        server,
         tls: args.security.tls,
         auth: args.auth,
         user: args.auth_user,
@@ -203,6 +249,7 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
             .map(|p| std::path::absolute(&p).unwrap_or(p)),
         insecure: args.security.insecure,
         timeout_secs: args.security.timeout,
+        oauth,
         unknown: existing.map(|a| a.unknown.clone()).unwrap_or_default(),
     };
     // Adding a name that exists replaces that account.
@@ -220,13 +267,35 @@ fn add(args: AddArgs) -> Result<(), UsageError> {
         "Saved the account {:?} in {}{}.",
         args.name,
         Settings::path(&dirs).display(),
-        if logs_in {
-            "; its secret is in the OS keychain"
+        if signs_in {
+            format!(
+                "; sign in with `postscope account login {}` (--device for a code instead \
+                 of a browser here)",
+                args.name
+            )
+        } else if logs_in {
+            "; its secret is in the OS keychain".to_owned()
         } else {
-            ""
+            String::new()
         }
     );
     Ok(())
+}
+
+/// Saves the user name a sign-in learned, when the account had none.
+pub fn set_user(account: &Account, user: &str) -> Result<(), UsageError> {
+    let dirs = dirs()?;
+    let change = Change {
+        account: Account {
+            user: Some(user.to_owned()),
+            ..account.clone()
+        },
+        original: Some(account.name.clone()),
+        secret: None,
+    };
+    accounts::save(&dirs, &Keychain, change, IfNoKeychain::SaveNothing)
+        .map(|_| ())
+        .map_err(|e| UsageError::Invalid(e.to_string()))
 }
 
 fn remove(name: &str) -> Result<(), UsageError> {

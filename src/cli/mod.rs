@@ -13,6 +13,7 @@ mod output;
 mod pages;
 mod request;
 mod sandbox;
+mod signin;
 mod values;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use super::values::env_secret;
 use super::{ConnectArgs, ProbeArgs, SendArgs, UsageError, account, server};
 use crate::app::{Login, Outgoing, ProbeSpec, SecretSource, SendSpec};
 use crate::message::{self, Draft, EmlError, FileBody};
@@ -38,18 +39,6 @@ impl ConnectArgs {
             timeout_secs: sec.timeout.or(base.timeout_secs),
             ..base
         })
-    }
-}
-
-fn env_secret(var: &str, what: &str) -> Result<String, UsageError> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        Ok(_) => Err(UsageError::Invalid(format!(
-            "the environment variable {var} (the {what}) is empty"
-        ))),
-        Err(_) => Err(UsageError::Invalid(format!(
-            "the environment variable {var} (the {what}) is not set"
-        ))),
     }
 }
 
@@ -158,6 +147,17 @@ impl SendArgs {
             (AuthSetting::Login, None) => Err(needs(Mechanism::Login)),
             (AuthSetting::Xoauth2, None) => Err(needs(Mechanism::XOAuth2)),
             (AuthSetting::Oauthbearer, None) => Err(needs(Mechanism::OAuthBearer)),
+            (AuthSetting::Oauth2, Some(false)) => Err(UsageError::Invalid(
+                "--auth oauth2 signs in with a token, not a password: use --account NAME of an \
+                 account that signs in with OAuth2"
+                    .into(),
+            )),
+            (AuthSetting::Oauth2, None) => Err(UsageError::Invalid(
+                "--auth oauth2 needs --account NAME of an account that signs in with OAuth2 \
+                 (`postscope account add NAME --auth oauth2 …`, then `postscope account login \
+                 NAME`), or a token with --token-env VAR"
+                    .into(),
+            )),
             _ => Ok(creds),
         }
     }
@@ -276,7 +276,17 @@ impl SendArgs {
         if self.eml.is_some() {
             super::lint::check_ready(&message, self.strict)?;
         }
-        let secret = self.secret(keychain_account.as_deref())?;
+        let explicit =
+            self.password_env.is_some() || self.password_stdin || self.token_env.is_some();
+        let secret = if account.signs_in() && self.auth == Some(AuthSetting::Oauth2) && !explicit {
+            // A signed-in account: a fresh access token (refreshed now if
+            // it is about to expire), before anything connects.
+            let (user, token) = super::signin::access(&account)?;
+            self.auth_user = Some(user);
+            Some(Secret::Token(token))
+        } else {
+            self.secret(keychain_account.as_deref())?
+        };
         let creds = self.login(secret)?;
         let sensitive = creds
             .as_ref()

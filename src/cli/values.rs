@@ -49,6 +49,8 @@ pub enum AuthArg {
     Xoauth2,
     /// OAUTHBEARER (RFC 7628) with a bearer token.
     Oauthbearer,
+    /// OAuth2 sign-in (`account add` with the --oauth-* options).
+    Oauth2,
     /// Do not log in.
     None,
 }
@@ -61,6 +63,7 @@ impl From<AuthArg> for AuthSetting {
             AuthArg::Login => AuthSetting::Login,
             AuthArg::Xoauth2 => AuthSetting::Xoauth2,
             AuthArg::Oauthbearer => AuthSetting::Oauthbearer,
+            AuthArg::Oauth2 => AuthSetting::Oauth2,
             AuthArg::None => AuthSetting::None,
         }
     }
@@ -140,6 +143,20 @@ pub fn quit_after() -> MapValueParser<EnumValueParser<QuitAfterArg>, fn(QuitAfte
 /// `--dsn-envid ID`: checked as RFC 3461 §4.4 says, kept as given.
 pub fn envid(text: &str) -> Result<String, String> {
     crate::smtp::dsn::check_envid(text).map(|()| text.to_owned())
+}
+
+/// A secret from an environment variable (`--password-env VAR` and the
+/// like): set and not empty, or a sentence saying which it is not.
+pub fn env_secret(var: &str, what: &str) -> Result<String, super::UsageError> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Err(super::UsageError::Invalid(format!(
+            "the environment variable {var} (the {what}) is empty"
+        ))),
+        Err(_) => Err(super::UsageError::Invalid(format!(
+            "the environment variable {var} (the {what}) is not set"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 pub(crate) mod accounts;
 mod folders;
 pub use folders::{APP_ID, DataDirs};
+pub mod grants;
 pub mod history;
 pub mod mail;
 pub(crate) mod records;

@@ -21,6 +21,9 @@ pub enum AuthSetting {
     Xoauth2,
     /// OAUTHBEARER (RFC 7628) with a bearer token.
     Oauthbearer,
+    /// Signed in with OAuth2 ([`Account::oauth`]): tokens in the keychain,
+    /// refreshed as needed; XOAUTH2 or OAUTHBEARER, whichever is offered.
+    Oauth2,
     /// Do not log in.
     None,
 }
@@ -67,6 +70,9 @@ pub struct Account {
     /// Every wait's time limit, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// How it signs in, for [`AuthSetting::Oauth2`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<crate::oauth::OAuthSettings>,
     /// Fields from a newer Postscope, kept as they were.
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
@@ -97,9 +103,18 @@ impl Account {
         }
     }
 
-    /// True when the account logs in (a user name, and auth not "none").
+    /// True when the account logs in: a user name and auth not "none",
+    /// or OAuth2 sign-in (the user name comes with the sign-in).
     pub fn logs_in(&self) -> bool {
-        self.user.as_deref().is_some_and(|u| !u.is_empty()) && self.auth != Some(AuthSetting::None)
+        self.signs_in()
+            || self.user.as_deref().is_some_and(|u| !u.is_empty())
+                && self.auth != Some(AuthSetting::None)
+    }
+
+    /// True when the account signs in with OAuth2 (its keychain entry is a
+    /// [`super::grants::Grant`], not a password).
+    pub fn signs_in(&self) -> bool {
+        self.auth == Some(AuthSetting::Oauth2)
     }
 }
 

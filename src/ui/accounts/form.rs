@@ -1,6 +1,7 @@
 //! The account form: provider presets, the fields as typed, and the
 //! problems that keep it from being saved.
 
+use crate::oauth::OAuthSettings;
 use crate::smtp::{Target, TlsMode};
 use crate::store::settings::{Account, AuthSetting};
 
@@ -109,6 +110,8 @@ pub struct AccountForm {
     pub timeout: String,
     /// The chosen preset's note.
     pub note: Option<&'static str>,
+    /// OAuth2 sign-in: provider, client id, issuer…
+    pub oauth: OAuthSettings,
     unknown: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -142,6 +145,7 @@ impl Default for AccountForm {
             insecure: false,
             timeout: String::new(),
             note: None,
+            oauth: OAuthSettings::default(),
             unknown: serde_json::Map::new(),
         }
     }
@@ -182,6 +186,7 @@ impl AccountForm {
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
             note: None,
+            oauth: account.oauth.clone().unwrap_or_default(),
             unknown: account.unknown.clone(),
         }
     }
@@ -288,6 +293,7 @@ impl AccountForm {
             ca_file: opt(&self.ca_file).map(std::path::PathBuf::from),
             insecure: self.insecure,
             timeout_secs: self.timeout.trim().parse().ok(),
+            oauth: (self.auth == AuthSetting::Oauth2).then(|| self.oauth.clone()),
             unknown: self.unknown.clone(),
         }
     }

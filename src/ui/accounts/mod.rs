@@ -407,6 +407,7 @@ fn auth_text(a: AuthSetting) -> &'static str {
         AuthSetting::Login => "LOGIN",
         AuthSetting::Xoauth2 => "XOAUTH2 (OAuth2 token)",
         AuthSetting::Oauthbearer => "OAUTHBEARER (OAuth2 token)",
+        AuthSetting::Oauth2 => "OAuth2 (sign in with the browser)",
         AuthSetting::None => "None",
     }
 }

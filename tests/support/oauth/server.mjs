@@ -30,13 +30,16 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as querystring from 'node:querystring';
-
-import Provider, { errors } from 'oidc-provider';
+import { promisify } from 'node:util';
 
 // oidc-provider prints its development notices with console.info (stdout);
 // stdout is reserved for the ISSUER line, so send all console output to stderr.
 console.log = console.info = console.debug = (...args) => console.error(...args);
 const log = (...args) => console.error('oauth-server:', ...args);
+
+// The signing key is made on a worker thread while oidc-provider loads.
+const keyPair = promisify(crypto.generateKeyPair)('rsa', { modulusLength: 2048 });
+const { default: Provider, errors } = await import('oidc-provider');
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -134,8 +137,7 @@ function revokeAll() {
 }
 
 // ---------------------------------------------------------------- provider
-function makeProvider(issuer) {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+function makeProvider(issuer, privateKey) {
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomBytes(6).toString('hex'), use: 'sig', alg: 'RS256' };
   const client = (id, extra) => ({
     client_id: id,
@@ -422,11 +424,12 @@ function install(provider, issuer) {
 }
 
 // ---------------------------------------------------------------- main
+const { privateKey } = await keyPair;
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
 const server = http.createServer((req, res) => handler(req, res));
 server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = makeProvider(issuer);
+  const provider = makeProvider(issuer, privateKey);
   install(provider, issuer);
   handler = provider.callback();
   log(`listening, access ttl ${settings.accessTtl}s, device interval ${settings.deviceInterval}s`);
