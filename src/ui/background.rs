@@ -42,6 +42,7 @@ impl App {
             }
             Background::Saved(Err(e)) => self.status = Status::Failed(e),
             Background::SaveWouldReplace(path, why) => self.ask_to_replace(path, why),
+            Background::SignIn(msg) => self.on_sign_in(msg),
             Background::Sandbox(Ok(sandbox)) => {
                 let ctx = self.ctx.clone();
                 sandbox
@@ -125,6 +126,7 @@ impl App {
                 }
                 self.keychain_problem = keychain_problem.map(|e| e.to_string());
                 self.accounts.select(self.settings.account(&name));
+                self.refresh_grant_view();
                 self.status = if self.keychain_problem.is_some() {
                     Status::Warning(message)
                 } else {

@@ -215,7 +215,12 @@ impl App {
             AccountsIntent::Select(name) => {
                 let account = name.and_then(|n| self.settings.account(&n).cloned());
                 self.accounts.select(account.as_ref());
+                self.refresh_grant_view();
             }
+            AccountsIntent::SignIn { device } => self.start_sign_in(device),
+            AccountsIntent::CancelSignIn => self.cancel_sign_in(),
+            AccountsIntent::PasteRedirect(text) => self.paste_redirect(text),
+            AccountsIntent::SignOut => self.sign_out(),
             AccountsIntent::Save => {
                 let Some(dirs) = self.dirs.clone() else {
                     self.status = Status::Failed(
@@ -227,10 +232,21 @@ impl App {
                 if !form.problems(&self.settings.accounts).is_empty() {
                     return;
                 }
-                let secret =
-                    (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone());
+                let mut account = form.account();
+                let secret = if form.auth == crate::store::settings::AuthSetting::Oauth2 {
+                    // A typed client secret starts the account's grant.
+                    (!form.secret.is_empty()).then(|| {
+                        if let Some(o) = account.oauth.as_mut() {
+                            o.has_client_secret = true;
+                        }
+                        crate::store::grants::Grant::with_client_secret(Some(form.secret.clone()))
+                            .to_secret()
+                    })
+                } else {
+                    (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone())
+                };
                 let change = crate::store::accounts::Change {
-                    account: form.account(),
+                    account,
                     original: form.original.clone(),
                     secret,
                 };

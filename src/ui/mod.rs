@@ -30,6 +30,7 @@ mod frame;
 mod intent;
 pub use intent::Intent;
 mod send;
+mod signin;
 
 use send::JobKind;
 
@@ -285,6 +286,8 @@ pub struct App {
     secrets: Arc<dyn SecretStore>,
     /// Passwords typed while the keychain was unavailable: memory only.
     session_secrets: HashMap<String, String>,
+    /// OAuth2 sign-ins: the browser, the running one, session grants.
+    signins: signin::SignIns,
     keychain_problem: Option<String>,
     /// The draft as last saved; `None` until the saved ones have been read
     /// (so the example never overwrites a real draft).
@@ -417,6 +420,7 @@ impl App {
             dirs: options.dirs.clone(),
             secrets: Arc::new(Keychain),
             session_secrets: HashMap::new(),
+            signins: signin::SignIns::default(),
             keychain_problem: None,
             saved_draft: None,
             dirty_since: None,

@@ -128,6 +128,9 @@ impl App {
     /// Where a saved account's secret comes from: typed this session, else
     /// the keychain.
     pub(super) fn secret_source(&self, account: &crate::store::settings::Account) -> SecretSource {
+        if let Some(source) = self.oauth_source(account) {
+            return source;
+        }
         let token = account.auth.is_some_and(AuthSetting::takes_token);
         match self.session_secrets.get(&account.name) {
             Some(s) => SecretSource::typed(s.clone(), token),

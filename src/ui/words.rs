@@ -11,6 +11,9 @@ pub fn failure(e: &SendFailure) -> String {
         SendFailure::Secret(SecretProblem::NotInKeychain(_)) => {
             Some("Open Accounts, type it and press Save")
         }
+        SendFailure::Secret(p) if p.needs_sign_in() => Some(
+            "The message waits in the Outbox: open Accounts, press Sign in…, then send it again",
+        ),
         SendFailure::Secret(SecretProblem::Keychain(_)) => Some(
             "Open Accounts and type the password: without a keychain it is kept for this \
              session only",

@@ -36,6 +36,8 @@ pub enum Background {
     Saved(Result<PathBuf, String>),
     /// A save to a typed path stopped because the file exists: ask first.
     SaveWouldReplace(PathBuf, String),
+    /// A sign-in's progress and outcome, an account's sign-in state.
+    SignIn(super::accounts::oauth::SignInMsg),
     /// The sandbox started (or could not).
     Sandbox(Result<crate::sandbox::Sandbox, String>),
     /// Settings, drafts and history, read at start.
@@ -193,7 +195,21 @@ impl Tasks {
         self.notify.clone()
     }
 
-    fn spawn(&self, name: &str, job: impl FnOnce() -> Option<Background> + Send + 'static) {
+    /// Sends a message to the window from any thread, waking it.
+    pub(super) fn sender(&self) -> impl Fn(Background) + Send + 'static {
+        let tx = self.tx.clone();
+        let notify = self.notify.clone();
+        move |msg| {
+            let _ = tx.send(msg);
+            notify();
+        }
+    }
+
+    pub(super) fn spawn(
+        &self,
+        name: &str,
+        job: impl FnOnce() -> Option<Background> + Send + 'static,
+    ) {
         let tx = self.tx.clone();
         let notify = self.notify.clone();
         let result = thread::Builder::new().name(name.into()).spawn(move || {

@@ -17,32 +17,35 @@ pub struct Preset {
     pub tls: TlsMode,
     /// Login mechanism.
     pub auth: AuthSetting,
+    /// The OAuth2 provider, for a preset that signs in.
+    pub oauth: Option<crate::oauth::ProviderKind>,
     /// What to know, honestly.
     pub note: &'static str,
 }
 
-/// Common providers. Postscope cannot do an OAuth2 sign-in yet; the notes
-/// say so where a provider needs one.
+/// Common providers, with what each needs said honestly.
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "Gmail / Google Workspace",
         host: "smtp.gmail.com",
         port: 587,
         tls: TlsMode::StartTls,
-        auth: AuthSetting::Auto,
-        note: "Google refuses your normal password here. Turn on 2-Step Verification and create an \
-               app password (Google Account → Security → App passwords), or choose XOAUTH2 and paste \
-               an OAuth2 access token: Postscope cannot do Google's sign-in itself yet.",
+        auth: AuthSetting::Oauth2,
+        oauth: Some(crate::oauth::ProviderKind::Google),
+        note: "Google refuses your normal password here. Sign in with the browser (OAuth2): give \
+               the client id and secret of a Desktop app you registered in Google Cloud (the \
+               README says how), save, then Sign in…. Or choose PLAIN with an app password.",
     },
     Preset {
         name: "Microsoft 365 / Outlook.com",
         host: "smtp.office365.com",
         port: 587,
         tls: TlsMode::StartTls,
-        auth: AuthSetting::Xoauth2,
+        auth: AuthSetting::Oauth2,
+        oauth: Some(crate::oauth::ProviderKind::Microsoft),
         note: "Microsoft is turning off password (basic) login for SMTP by the end of 2026 and it is \
-               off by default for most tenants. You need an OAuth2 access token (XOAUTH2), which \
-               Postscope cannot obtain by itself yet: paste one you got elsewhere as the token.",
+               off by default for most tenants. Sign in with OAuth2: give the client id of an app \
+               you registered in Microsoft Entra (the README says how), save, then Sign in….",
     },
     Preset {
         name: "Fastmail",
@@ -50,6 +53,7 @@ pub const PRESETS: &[Preset] = &[
         port: 465,
         tls: TlsMode::Implicit,
         auth: AuthSetting::Auto,
+        oauth: None,
         note: "Use an app password (Settings → Privacy & Security → App passwords).",
     },
     Preset {
@@ -58,6 +62,7 @@ pub const PRESETS: &[Preset] = &[
         port: 587,
         tls: TlsMode::StartTls,
         auth: AuthSetting::Auto,
+        oauth: None,
         note: "Use an app-specific password (account.apple.com → Sign-In and Security); the user \
                name is your full iCloud address.",
     },
@@ -67,6 +72,7 @@ pub const PRESETS: &[Preset] = &[
         port: 465,
         tls: TlsMode::Implicit,
         auth: AuthSetting::Auto,
+        oauth: None,
         note: "Use an app password (Account security → Generate app password).",
     },
     Preset {
@@ -75,6 +81,7 @@ pub const PRESETS: &[Preset] = &[
         port: 1025,
         tls: TlsMode::None,
         auth: AuthSetting::None,
+        oauth: None,
         note: "A local test server: clear text, no login.",
     },
 ];
@@ -197,6 +204,9 @@ impl AccountForm {
         self.port = preset.port.to_string();
         self.tls = preset.tls;
         self.auth = preset.auth;
+        if let Some(provider) = preset.oauth {
+            self.oauth.provider = provider;
+        }
         self.note = Some(preset.note);
         if self.name.trim().is_empty() {
             self.name = preset.name.split(' ').next().unwrap_or(preset.name).into();
@@ -249,6 +259,9 @@ impl AccountForm {
         ) && self.user.trim().is_empty()
         {
             out.push(("User", "This login mechanism needs a user name".to_string()));
+        }
+        if self.auth == AuthSetting::Oauth2 {
+            out.extend(super::oauth::problems(&self.oauth));
         }
         if !self.timeout.trim().is_empty()
             && self

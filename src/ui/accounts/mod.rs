@@ -7,8 +7,10 @@
 use egui::RichText;
 
 mod form;
+pub mod oauth;
 
 pub use form::{AccountForm, PRESETS};
+pub use oauth::SignInPanel;
 
 use crate::smtp::{Report, TlsMode};
 use crate::store::accounts::{Deleted, Saved, SecretPlace};
@@ -37,6 +39,17 @@ pub enum AccountsIntent {
     Test,
     /// Choose a CA file in the native dialog.
     PickCaFile,
+    /// Sign the saved account in with OAuth2 (browser, or a device code).
+    SignIn {
+        /// With a code entered on another device.
+        device: bool,
+    },
+    /// Stop the sign-in under way.
+    CancelSignIn,
+    /// The address the browser ended on, pasted (browser elsewhere).
+    PasteRedirect(String),
+    /// Forget the account's tokens.
+    SignOut,
 }
 
 /// The Accounts tab's own state.
@@ -45,6 +58,8 @@ pub struct AccountsView {
     pub form: AccountForm,
     /// The last test of this form.
     pub test: TestState,
+    /// OAuth2 sign-in.
+    pub signin: SignInPanel,
     confirm_delete: bool,
 }
 
@@ -53,6 +68,7 @@ impl Default for AccountsView {
         AccountsView {
             form: AccountForm::default(),
             test: TestState::None,
+            signin: SignInPanel::default(),
             confirm_delete: false,
         }
     }
@@ -263,7 +279,16 @@ impl AccountsView {
                 ui.label("");
                 ui.end_row();
 
-                if f.auth != AuthSetting::None {
+                if f.auth == AuthSetting::Oauth2 {
+                    oauth::rows(ui, f, &field_problem);
+                    row(
+                        ui,
+                        "User",
+                        egui::TextEdit::singleline(&mut f.user)
+                            .hint_text("filled in when you sign in"),
+                        "User",
+                    );
+                } else if f.auth != AuthSetting::None {
                     row(ui, "User", egui::TextEdit::singleline(&mut f.user), "User");
                     let (label, hint) = match (f.auth, &f.original) {
                         (a, Some(_)) if a.takes_token() => ("Token", "unchanged (in the keychain)"),
@@ -345,6 +370,8 @@ impl AccountsView {
                 )
                 .wrap(),
             );
+        } else if f.auth == AuthSetting::Oauth2 {
+            ui.label(RichText::new("The tokens go to the OS keychain, never to a file.").weak());
         } else if f.logs_in() {
             ui.label(
                 RichText::new("The password goes to the OS keychain, never to a file.").weak(),
@@ -386,6 +413,13 @@ impl AccountsView {
                 }
             }
         });
+        if f.auth == AuthSetting::Oauth2 {
+            ui.separator();
+            ui.heading("Sign-in");
+            if let Some(i) = oauth::panel_ui(ui, &mut self.signin, f, !unsaved, busy) {
+                intent = Some(i);
+            }
+        }
         intent
     }
 }
