@@ -362,10 +362,17 @@ impl AccountsView {
         if let Some(problem) = &facts.keychain_problem {
             ui.add(
                 egui::Label::new(
-                    RichText::new(format!(
-                        "⚠ No keychain: a password you type here is kept only until \
-                         Postscope closes, then you type it again. ({problem})"
-                    ))
+                    RichText::new(if f.auth == AuthSetting::Oauth2 {
+                        format!(
+                            "⚠ No keychain: a sign-in lasts only until Postscope closes, then \
+                             you sign in again. ({problem})"
+                        )
+                    } else {
+                        format!(
+                            "⚠ No keychain: a password you type here is kept only until \
+                             Postscope closes, then you type it again. ({problem})"
+                        )
+                    })
                     .color(super::style::warn(ui)),
                 )
                 .wrap(),
