@@ -27,7 +27,8 @@ future, `smtp` in `scope`, and the SASL user == the token's `email` claim
 (OAUTHBEARER may leave the user out; then `email` is the user).  A failure is
 answered as the mechanism's RFC says: a 334 with the base64 JSON error
 (Google's form for XOAUTH2), the client's dummy reply, then 535; the reason
-goes to stderr.  Needs PyJWT and cryptography in the same Python.
+goes to stderr.  AUTH lines may then be as long as RFC 4954's 12288 octets
+(aiosmtpd's own limit is 512).  Needs PyJWT and cryptography in the same Python.
 
 With --dsn, DSN (RFC 3461) is advertised, which aiosmtpd itself does not
 know: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT are taken off the
