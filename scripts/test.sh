@@ -64,7 +64,35 @@ if ! "$VENV_PY" -c "import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != '$AIO
   "$VENV_PY" -m pip install --disable-pip-version-check -q "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 "$VENV_PY" -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__, 'for', __import__('sys').version.split()[0])"
+# PyJWT verifies OAuth2 tokens in the test SMTP server (--oauth-issuer).
+PYJWT_VERSION=2.15.1
+CRYPTOGRAPHY_VERSION=50.0.2
+if ! "$VENV_PY" -c "import sys, jwt, cryptography; sys.exit(jwt.__version__ != '$PYJWT_VERSION' or cryptography.__version__ != '$CRYPTOGRAPHY_VERSION')" >/dev/null 2>&1; then
+  "$VENV_PY" -m pip install --disable-pip-version-check -q --only-binary=:all: \
+    "PyJWT==$PYJWT_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
+fi
 export POSTSCOPE_TEST_PYTHON="$VENV_PY"
+
+# --- Node.js and the OAuth test provider (oidc-provider, tests/support/oauth)
+step "Node.js and the OAuth test provider (npm ci, cached by the lockfile's hash)"
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ]
+}
+if ! node_ok; then
+  echo "installing Debian's nodejs and npm"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+echo "node $(node --version), npm $(npm --version)"
+OAUTH_DIR=tests/support/oauth
+lock_hash="$(sha256sum "$OAUTH_DIR/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$OAUTH_DIR/node_modules/.postscope-lock" 2>/dev/null || true)" != "$lock_hash" ]; then
+  (cd "$OAUTH_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$OAUTH_DIR/node_modules/.postscope-lock"
+else
+  echo "node_modules match the lockfile"
+fi
 
 # --- Rust checks ---------------------------------------------------------------
 unset CARGO_BUILD_JOBS # let cargo use every core (2 on CI)

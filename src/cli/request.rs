@@ -278,7 +278,13 @@ impl SendArgs {
         }
         let explicit =
             self.password_env.is_some() || self.password_stdin || self.token_env.is_some();
-        let secret = if account.signs_in() && self.auth == Some(AuthSetting::Oauth2) && !explicit {
+        // A signed-in account with OAuth2 (or a mechanism named for it,
+        // `--auth xoauth2`): a fresh access token, not the keychain entry.
+        let wants_token = matches!(
+            self.auth,
+            Some(AuthSetting::Oauth2 | AuthSetting::Xoauth2 | AuthSetting::Oauthbearer)
+        );
+        let secret = if account.signs_in() && wants_token && !explicit {
             // A signed-in account: a fresh access token (refreshed now if
             // it is about to expire), before anything connects.
             let (user, token) = super::signin::access(&account)?;

@@ -110,8 +110,9 @@ impl Loopback {
     }
 
     /// Waits for the browser until `deadline`, checking `stop` (cancel, or
-    /// a pasted URL) every 50 ms: `Ok(Some(callback))` when the browser
-    /// came back for this state, `Ok(None)` when `stop` said so.
+    /// a pasted URL) every 50 ms: `Ok(Some(callback))` when a redirect
+    /// came (a [`Callback::WrongState`] was refused with a page saying so:
+    /// wait again), `Ok(None)` when `stop` said so.
     pub fn wait(
         &self,
         state: &str,
@@ -145,8 +146,9 @@ impl Loopback {
     }
 }
 
-/// Reads one request and answers it. `Some` when it was this sign-in's
-/// redirect (code or error); `None` for anything else (answered, ignored).
+/// Reads one request and answers it. `Some` when it was a redirect (this
+/// sign-in's code or error, or one with another state, refused);
+/// `None` for anything else (answered, ignored).
 fn answer(mut stream: TcpStream, state: &str) -> Option<Callback> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
@@ -204,8 +206,8 @@ fn answer(mut stream: TcpStream, state: &str) -> Option<Callback> {
     );
     let _ = stream.flush();
     match callback {
-        Callback::Code(_) | Callback::Error { .. } => Some(callback),
-        _ => None,
+        Callback::Other => None,
+        _ => Some(callback),
     }
 }
 
@@ -269,9 +271,10 @@ mod tests {
             let right = get("/?code=good&state=mine");
             (wrong, icon, right)
         });
-        let got = lb
-            .wait("mine", Instant::now() + Duration::from_secs(20), || false)
-            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let got = lb.wait("mine", deadline, || false).unwrap();
+        assert_eq!(got, Some(Callback::WrongState));
+        let got = lb.wait("mine", deadline, || false).unwrap();
         assert_eq!(got, Some(Callback::Code("good".into())));
         let (wrong, icon, right) = browser.join().unwrap();
         assert!(wrong.starts_with("HTTP/1.1 400") && wrong.contains("Not this sign-in"));

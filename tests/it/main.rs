@@ -9,6 +9,8 @@ mod dsn;
 mod engine;
 mod gui;
 mod hostile;
+mod oauth;
+mod oauth_server;
 mod probe;
 mod quit_after;
 mod sandbox;

@@ -60,6 +60,9 @@ pub struct ServerOptions {
     pub refuse_rcpt: Vec<String>,
     /// Advertise DSN (RFC 3461) and record its parameters ([`Received::dsn`]).
     pub dsn: bool,
+    /// Offer XOAUTH2 and OAUTHBEARER and verify each token against this
+    /// issuer's JWKS (signature, issuer, audience, expiry, scope, user).
+    pub oauth_issuer: Option<String>,
 }
 
 impl ServerOptions {
@@ -71,6 +74,7 @@ impl ServerOptions {
             auth: None,
             refuse_rcpt: Vec::new(),
             dsn: false,
+            oauth_issuer: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct Received {
     /// `{"mail": {"RET": .., "ENVID": ..}, "rcpt": [{"NOTIFY": .., "ORCPT":
     /// ..}, one per accepted recipient]}`; else null.
     pub dsn: serde_json::Value,
+    /// After an OAuth login: `{"mechanism", "user", "sub"}`; else null.
+    pub auth: serde_json::Value,
 }
 
 /// A running aiosmtpd server. Dropping it stops the server and removes its files.
@@ -137,6 +143,9 @@ impl TestServer {
         }
         if opts.dsn {
             cmd.arg("--dsn");
+        }
+        if let Some(issuer) = &opts.oauth_issuer {
+            cmd.args(["--oauth-issuer", issuer]);
         }
         cmd.env("PYTHONUNBUFFERED", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -360,6 +369,7 @@ fn read_received(json_path: &Path) -> Received {
         rcpt_tos,
         raw,
         dsn: meta["dsn"].clone(),
+        auth: meta["auth"].clone(),
     }
 }
 
