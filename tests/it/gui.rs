@@ -86,7 +86,7 @@ pub(crate) fn with_sandbox() -> Harness<'static, App> {
 }
 
 /// Clicks a button that starts a session and waits for the session to end.
-fn click_and_wait(h: &mut Harness<'_, App>, button: &str, what: &str) {
+pub(crate) fn click_and_wait(h: &mut Harness<'_, App>, button: &str, what: &str) {
     h.get_by_label(button).click();
     h.step();
     step_until(h, what, |app| !app.is_sending());
@@ -335,7 +335,7 @@ fn the_draft_is_saved_while_typing_and_restored_on_the_next_start() {
     assert_eq!(kept.len(), 1, "{kept:?}");
 }
 
-fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
+pub(crate) fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
     step_until(h, what, |app| match &app.status() {
         Status::Sent(t) | Status::Idle(t) | Status::Failed(t) | Status::Warning(t) => {
             t.contains(pattern)
@@ -345,7 +345,7 @@ fn wait_for_status(h: &mut Harness<'_, App>, what: &str, pattern: &str) {
 }
 
 /// Picks an entry of the account menu in the top bar, by clicking.
-fn pick_account(h: &mut Harness<'_, App>, name: &str) {
+pub(crate) fn pick_account(h: &mut Harness<'_, App>, name: &str) {
     h.get_by_label("Compose").click();
     h.run();
     h.get_by_label("Account").click();

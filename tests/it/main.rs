@@ -11,6 +11,7 @@ mod gui;
 mod hostile;
 mod oauth;
 mod oauth_server;
+mod oauth_window;
 mod probe;
 mod quit_after;
 mod sandbox;

@@ -105,6 +105,32 @@ impl OidcServer {
         self.post("/test/browse", serde_json::json!({"url": url}))
     }
 
+    /// A "browser" for the window: it hands each URL to the provider's
+    /// `/test/browse` on a thread of its own, as a real browser would
+    /// open it while the app waits. The answers go to `pages`.
+    pub fn browser(
+        &self,
+        pages: mpsc::Sender<serde_json::Value>,
+    ) -> impl Fn(&str) -> Result<(), String> + Send + Sync + 'static {
+        let issuer = self.issuer.clone();
+        let pages = std::sync::Mutex::new(pages);
+        move |url: &str| {
+            let (issuer, url) = (issuer.clone(), url.to_owned());
+            let pages = pages.lock().map_err(|e| e.to_string())?.clone();
+            std::thread::spawn(move || {
+                let answer = ureq::post(format!("{issuer}/test/browse"))
+                    .header("Content-Type", "application/json")
+                    .send(serde_json::json!({"url": url}).to_string())
+                    .ok()
+                    .and_then(|mut r| r.body_mut().read_to_string().ok())
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                let _ = pages.send(answer);
+            });
+            Ok(())
+        }
+    }
+
     /// The same, stopping before the listener: the address to paste.
     pub fn redirect_for(&self, url: &str) -> String {
         let answer = self.post(

@@ -267,6 +267,7 @@ impl AccountsView {
                             AuthSetting::Auto,
                             AuthSetting::Plain,
                             AuthSetting::Login,
+                            AuthSetting::Oauth2,
                             AuthSetting::Xoauth2,
                             AuthSetting::Oauthbearer,
                             AuthSetting::None,
@@ -446,8 +447,8 @@ fn auth_text(a: AuthSetting) -> &'static str {
         AuthSetting::Auto => "Automatic",
         AuthSetting::Plain => "PLAIN",
         AuthSetting::Login => "LOGIN",
-        AuthSetting::Xoauth2 => "XOAUTH2 (OAuth2 token)",
-        AuthSetting::Oauthbearer => "OAUTHBEARER (OAuth2 token)",
+        AuthSetting::Xoauth2 => "XOAUTH2 (a token you paste)",
+        AuthSetting::Oauthbearer => "OAUTHBEARER (a token you paste)",
         AuthSetting::Oauth2 => "OAuth2 (sign in with the browser)",
         AuthSetting::None => "None",
     }
