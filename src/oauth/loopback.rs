@@ -15,8 +15,14 @@ use super::OAuthError;
 /// What came back to the redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
-    /// The code, with the right state.
-    Code(String),
+    /// The code, with the right state, and the issuer that sent it if the
+    /// provider says (RFC 9207's `iss`).
+    Code {
+        /// The authorization code.
+        code: String,
+        /// `iss`, when given.
+        iss: Option<String>,
+    },
     /// The provider sent the person back with an error.
     Error {
         /// `access_denied`, …
@@ -55,7 +61,10 @@ pub fn read_callback(query: &str, state: &str) -> Callback {
         };
     }
     match get("code") {
-        Some(code) if !code.is_empty() => Callback::Code(code),
+        Some(code) if !code.is_empty() => Callback::Code {
+            code,
+            iss: get("iss"),
+        },
         _ => Callback::Other,
     }
 }
@@ -171,7 +180,7 @@ fn answer(mut stream: TcpStream, state: &str) -> Option<Callback> {
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
     let callback = read_callback(query, state);
     let (status, title, text) = match &callback {
-        Callback::Code(_) => (
+        Callback::Code { .. } => (
             "200 OK",
             "Signed in",
             "Postscope has the sign-in. You can close this tab and go back to Postscope.",
@@ -215,11 +224,22 @@ fn answer(mut stream: TcpStream, state: &str) -> Option<Callback> {
 mod tests {
     use super::*;
 
+    fn code(c: &str) -> Callback {
+        Callback::Code {
+            code: c.into(),
+            iss: None,
+        }
+    }
+
     #[test]
     fn callbacks_are_read_and_state_is_checked() {
+        assert_eq!(read_callback("code=abc&state=s1", "s1"), code("abc"));
         assert_eq!(
-            read_callback("code=abc&state=s1", "s1"),
-            Callback::Code("abc".into())
+            read_callback("code=abc&state=s1&iss=https%3A%2F%2Fid.example", "s1"),
+            Callback::Code {
+                code: "abc".into(),
+                iss: Some("https://id.example".into())
+            }
         );
         assert_eq!(
             read_callback("code=abc&state=s2", "s1"),
@@ -243,7 +263,7 @@ mod tests {
         );
         assert_eq!(
             read_pasted("http://127.0.0.1:5/?code=c&state=s", "s"),
-            Ok(Callback::Code("c".into()))
+            Ok(code("c"))
         );
         assert!(read_pasted("nonsense", "s").is_err());
         assert!(
@@ -275,7 +295,7 @@ mod tests {
         let got = lb.wait("mine", deadline, || false).unwrap();
         assert_eq!(got, Some(Callback::WrongState));
         let got = lb.wait("mine", deadline, || false).unwrap();
-        assert_eq!(got, Some(Callback::Code("good".into())));
+        assert_eq!(got, Some(code("good")));
         let (wrong, icon, right) = browser.join().unwrap();
         assert!(wrong.starts_with("HTTP/1.1 400") && wrong.contains("Not this sign-in"));
         assert!(icon.starts_with("HTTP/1.1 404"));

@@ -313,6 +313,42 @@ mod tests {
         ));
     }
 
+    /// A provider that answers one request with `body`.
+    fn answering(status: &str, body: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let status = status.to_owned();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[test]
+    fn a_misbehaving_provider_gets_a_clear_error() {
+        let http = Http::new(std::time::Duration::from_secs(5));
+        let html = answering("200 OK", "<html><body>Welcome</body></html>");
+        let e = discover(&http, &html).unwrap_err();
+        assert!(e.to_string().contains("not JSON"), "{e}");
+        let missing = answering("404 Not Found", "");
+        let e = discover(&http, &missing).unwrap_err();
+        assert!(e.to_string().contains("is this the issuer's address"), "{e}");
+        let other = answering(
+            "200 OK",
+            r#"{"issuer":"https://evil.example","authorization_endpoint":"https://evil.example/a","token_endpoint":"https://evil.example/t"}"#,
+        );
+        let e = discover(&http, &other).unwrap_err();
+        assert!(matches!(e, OAuthError::IssuerMismatch { .. }), "{e:?}");
+    }
+
     #[test]
     fn settings_round_trip_and_stay_small() {
         let s = OAuthSettings {

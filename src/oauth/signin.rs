@@ -9,7 +9,7 @@ use super::device::{self, DeviceAuthorization};
 use super::http::Http;
 use super::loopback::{Callback, Loopback, read_pasted};
 use super::pkce::{self, Pkce};
-use super::provider::{Endpoints, OAuthSettings, ProviderKind};
+use super::provider::{Endpoints, OAuthSettings, ProviderKind, issuer_matches};
 use super::token::{self, Client, TokenSet};
 
 /// How long the browser may take.
@@ -167,7 +167,19 @@ impl SignIn {
                 (None, None) => return Err(OAuthError::Cancelled),
             };
             match callback {
-                Callback::Code(code) => break code,
+                Callback::Code { code, iss } => {
+                    // RFC 9207: a provider that names itself must be the
+                    // one this sign-in went to (a mix-up attack otherwise).
+                    if let (Some(iss), Some(expected)) = (&iss, &self.endpoints.issuer)
+                        && !issuer_matches(expected, iss)
+                    {
+                        return Err(OAuthError::IssuerMismatch {
+                            asked: expected.clone(),
+                            found: iss.clone(),
+                        });
+                    }
+                    break code;
+                }
                 Callback::Error { error, description } => {
                     return Err(if error == "access_denied" {
                         OAuthError::AccessDenied(description)
