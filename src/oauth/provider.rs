@@ -340,7 +340,10 @@ mod tests {
         assert!(e.to_string().contains("not JSON"), "{e}");
         let missing = answering("404 Not Found", "");
         let e = discover(&http, &missing).unwrap_err();
-        assert!(e.to_string().contains("is this the issuer's address"), "{e}");
+        assert!(
+            e.to_string().contains("is this the issuer's address"),
+            "{e}"
+        );
         let other = answering(
             "200 OK",
             r#"{"issuer":"https://evil.example","authorization_endpoint":"https://evil.example/a","token_endpoint":"https://evil.example/t"}"#,

@@ -105,15 +105,19 @@ impl App {
                     ..
                 } = *saved;
                 self.settings = settings;
+                // What this save learned of the keychain: a save that did
+                // not use it says nothing new.
                 match secret {
                     SecretPlace::ThisSession(s) => {
                         self.session_secrets.insert(name.clone(), s);
                     }
                     SecretPlace::Keychain => {
                         self.session_secrets.remove(&name);
+                        self.keychain_problem = None;
                     }
                     SecretPlace::Unchanged => {}
                 }
+                let quiet = self.signins.quiet_save.take().as_deref() == Some(name.as_str());
                 if let Some(old) = self.accounts.form.original.clone()
                     && old != name
                 {
@@ -124,9 +128,15 @@ impl App {
                         self.account = AccountChoice::Saved(name.clone());
                     }
                 }
-                self.keychain_problem = keychain_problem.map(|e| e.to_string());
+                if let Some(e) = keychain_problem {
+                    self.keychain_problem = Some(e.to_string());
+                }
                 self.accounts.select(self.settings.account(&name));
                 self.refresh_grant_view();
+                if quiet {
+                    // The user name a sign-in learned: its own message stays.
+                    return;
+                }
                 self.status = if self.keychain_problem.is_some() {
                     Status::Warning(message)
                 } else {

@@ -38,6 +38,8 @@ pub struct SignIns {
     control: Option<SignInControl>,
     /// Grants kept in memory (no keychain), by account.
     session: HashMap<String, Arc<Mutex<Grant>>>,
+    /// A save made for a sign-in (its user name): it reports nothing.
+    pub quiet_save: Option<String>,
 }
 
 impl Default for SignIns {
@@ -46,6 +48,7 @@ impl Default for SignIns {
             browser: Arc::new(crate::app::oauth::system_browser),
             control: None,
             session: HashMap::new(),
+            quiet_save: None,
         }
     }
 }
@@ -359,6 +362,7 @@ impl App {
             original: Some(account.to_owned()),
             secret: None,
         };
+        self.signins.quiet_save = Some(account.to_owned());
         self.tasks.save_account(dirs, self.secrets.clone(), change);
     }
 }

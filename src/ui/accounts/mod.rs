@@ -194,6 +194,15 @@ impl AccountsView {
         if let Some(note) = f.note {
             ui.label(RichText::new(format!("ℹ {note}")).color(super::style::warn(ui)));
         }
+        // Signing in is what an OAuth2 account is for: at the top.
+        if f.auth == AuthSetting::Oauth2 {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                if let Some(i) = oauth::panel_ui(ui, &mut self.signin, f, !unsaved, busy) {
+                    intent = Some(i);
+                }
+            });
+        }
         ui.add_space(4.0);
         let problems = f.problems(accounts);
         // A blank form is not scolded before anything was typed.
@@ -205,19 +214,22 @@ impl AccountsView {
                 .find(|(field, _)| *field == name)
                 .map(|(_, p)| p.clone())
         };
+        // Two columns: a field's problem goes under it, so the form keeps
+        // to its width at 1024 px with the transcript open.
         let row = |ui: &mut egui::Ui, label: &str, edit: egui::TextEdit<'_>, field: &str| {
             let l = ui.label(label);
-            let response = ui.add(edit.desired_width(280.0)).labelled_by(l.id);
-            if let Some(p) = field_problem(field) {
-                ui.label(RichText::new(format!("⚠ {p}")).color(super::style::warn(ui)));
-            } else {
-                ui.label("");
-            }
+            let response = ui
+                .vertical(|ui| {
+                    let response = ui.add(edit.desired_width(FIELD_WIDTH)).labelled_by(l.id);
+                    problem_ui(ui, field_problem(field));
+                    response
+                })
+                .inner;
             ui.end_row();
             response
         };
         egui::Grid::new("account_form")
-            .num_columns(3)
+            .num_columns(2)
             .spacing([8.0, 6.0])
             .show(ui, |ui| {
                 row(
@@ -256,7 +268,6 @@ impl AccountsView {
                     })
                     .response
                     .labelled_by(l.id);
-                ui.label("");
                 ui.end_row();
 
                 let l = ui.label("Login");
@@ -277,7 +288,6 @@ impl AccountsView {
                     })
                     .response
                     .labelled_by(l.id);
-                ui.label("");
                 ui.end_row();
 
                 if f.auth == AuthSetting::Oauth2 {
@@ -324,7 +334,6 @@ impl AccountsView {
                         intent = Some(AccountsIntent::PickCaFile);
                     }
                 });
-                ui.label("");
                 ui.end_row();
 
                 ui.label("");
@@ -332,7 +341,6 @@ impl AccountsView {
                     &mut f.insecure,
                     "Accept invalid certificates (testing only)",
                 );
-                ui.label("");
                 ui.end_row();
 
                 row(
@@ -421,14 +429,23 @@ impl AccountsView {
                 }
             }
         });
-        if f.auth == AuthSetting::Oauth2 {
-            ui.separator();
-            ui.heading("Sign-in");
-            if let Some(i) = oauth::panel_ui(ui, &mut self.signin, f, !unsaved, busy) {
-                intent = Some(i);
-            }
-        }
         intent
+    }
+}
+
+/// The width of the form's text fields.
+pub const FIELD_WIDTH: f32 = 280.0;
+
+/// A field's problem, under it, wrapped to the field's width.
+pub fn problem_ui(ui: &mut egui::Ui, problem: Option<String>) {
+    if let Some(p) = problem {
+        ui.scope(|ui| {
+            ui.set_max_width(FIELD_WIDTH);
+            ui.add(
+                egui::Label::new(RichText::new(format!("⚠ {p}")).color(super::style::warn(ui)))
+                    .wrap(),
+            );
+        });
     }
 }
 

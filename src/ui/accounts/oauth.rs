@@ -110,7 +110,7 @@ fn optional(ui: &mut egui::Ui, value: &mut Option<String>, hint: &str) -> egui::
     let response = ui.add(
         egui::TextEdit::singleline(&mut text)
             .hint_text(hint)
-            .desired_width(280.0),
+            .desired_width(super::FIELD_WIDTH),
     );
     if response.changed() {
         *value = Some(text).filter(|t| !t.trim().is_empty());
@@ -118,44 +118,39 @@ fn optional(ui: &mut egui::Ui, value: &mut Option<String>, hint: &str) -> egui::
     response
 }
 
-/// The provider's rows in the account grid (three columns: label, field,
-/// problem).
+/// The provider's rows in the account grid (two columns: the label, the
+/// field with its problem under it).
 pub fn rows(ui: &mut egui::Ui, f: &mut AccountForm, problem: &dyn Fn(&str) -> Option<String>) {
-    let end = |ui: &mut egui::Ui, field: &str| {
-        match problem(field) {
-            Some(p) => {
-                ui.label(RichText::new(format!("⚠ {p}")).color(super::super::style::warn(ui)))
-            }
-            None => ui.label(""),
+    let cell =
+        |ui: &mut egui::Ui, field: &str, add: &mut dyn FnMut(&mut egui::Ui) -> egui::Response| {
+            let l = ui.label(field);
+            ui.vertical(|ui| {
+                add(ui).labelled_by(l.id);
+                super::problem_ui(ui, problem(field));
+            });
+            ui.end_row();
         };
-        ui.end_row();
-    };
-    let l = ui.label("Provider");
-    egui::ComboBox::from_id_salt("account_oauth_provider")
-        .selected_text(provider_text(f.oauth.provider))
-        .show_ui(ui, |ui| {
-            for p in [
-                ProviderKind::Google,
-                ProviderKind::Microsoft,
-                ProviderKind::Custom,
-            ] {
-                ui.selectable_value(&mut f.oauth.provider, p, provider_text(p));
-            }
-        })
-        .response
-        .labelled_by(l.id);
-    end(ui, "Provider");
-
-    let l = ui.label("Client ID");
-    ui.add(
-        egui::TextEdit::singleline(&mut f.oauth.client_id)
-            .hint_text("from your app's registration")
-            .desired_width(280.0),
-    )
-    .labelled_by(l.id);
-    end(ui, "Client ID");
-
-    let l = ui.label("Client secret");
+    cell(ui, "Provider", &mut |ui| {
+        egui::ComboBox::from_id_salt("account_oauth_provider")
+            .selected_text(provider_text(f.oauth.provider))
+            .show_ui(ui, |ui| {
+                for p in [
+                    ProviderKind::Google,
+                    ProviderKind::Microsoft,
+                    ProviderKind::Custom,
+                ] {
+                    ui.selectable_value(&mut f.oauth.provider, p, provider_text(p));
+                }
+            })
+            .response
+    });
+    cell(ui, "Client ID", &mut |ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut f.oauth.client_id)
+                .hint_text("from your app's registration")
+                .desired_width(super::FIELD_WIDTH),
+        )
+    });
     let hint = if f.oauth.has_client_secret && f.original.is_some() {
         "unchanged (in the keychain)"
     } else if f.oauth.provider == ProviderKind::Google {
@@ -163,53 +158,45 @@ pub fn rows(ui: &mut egui::Ui, f: &mut AccountForm, problem: &dyn Fn(&str) -> Op
     } else {
         "only if the provider gave one"
     };
-    ui.add(
-        egui::TextEdit::singleline(&mut f.secret)
-            .password(true)
-            .hint_text(hint)
-            .desired_width(280.0),
-    )
-    .labelled_by(l.id);
-    end(ui, "Client secret");
-
+    cell(ui, "Client secret", &mut |ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut f.secret)
+                .password(true)
+                .hint_text(hint)
+                .desired_width(super::FIELD_WIDTH),
+        )
+    });
     match f.oauth.provider {
-        ProviderKind::Microsoft => {
-            let l = ui.label("Tenant");
+        ProviderKind::Microsoft => cell(ui, "Tenant", &mut |ui| {
             optional(
                 ui,
                 &mut f.oauth.tenant,
-                "common (any account), or your tenant id or domain",
+                "common, or your tenant id or domain",
             )
-            .labelled_by(l.id);
-            end(ui, "Tenant");
-        }
-        ProviderKind::Custom => {
-            let l = ui.label("Issuer");
-            optional(ui, &mut f.oauth.issuer, "https://id.example.com").labelled_by(l.id);
-            end(ui, "Issuer");
-        }
+        }),
+        ProviderKind::Custom => cell(ui, "Issuer", &mut |ui| {
+            optional(ui, &mut f.oauth.issuer, "https://id.example.com")
+        }),
         ProviderKind::Google => {}
     }
-    let l = ui.label("Scopes");
-    let mut scopes = f.oauth.scopes.join(" ");
     let preset = f.oauth.scopes().join(" ");
-    let hint = if f.oauth.scopes.is_empty() {
-        preset
-    } else {
-        String::new()
-    };
-    if ui
-        .add(
+    cell(ui, "Scopes", &mut |ui| {
+        let mut scopes = f.oauth.scopes.join(" ");
+        let hint = if f.oauth.scopes.is_empty() {
+            preset.as_str()
+        } else {
+            ""
+        };
+        let response = ui.add(
             egui::TextEdit::singleline(&mut scopes)
                 .hint_text(hint)
-                .desired_width(280.0),
-        )
-        .labelled_by(l.id)
-        .changed()
-    {
-        f.oauth.scopes = scopes.split_whitespace().map(str::to_owned).collect();
-    }
-    end(ui, "Scopes");
+                .desired_width(super::FIELD_WIDTH),
+        );
+        if response.changed() {
+            f.oauth.scopes = scopes.split_whitespace().map(str::to_owned).collect();
+        }
+        response
+    });
 }
 
 /// The sign-in panel under the form. `saved` says the form is an account
@@ -268,8 +255,9 @@ pub fn panel_ui(
                 );
             }
         }
-        GrantView::Unknown(why) => {
-            ui.label(RichText::new(format!("⚠ {why}")).color(super::super::style::warn(ui)));
+        GrantView::Unknown(_) => {
+            // Why is said above (the keychain warning).
+            ui.label("Not signed in this session.");
         }
     });
     if let Some((account, why)) = &panel.failed
@@ -290,8 +278,16 @@ pub fn panel_ui(
         } else {
             "Save the changes first: sign-in uses the saved account"
         };
+        let signed_in = matches!(state, GrantView::SignedIn { .. });
         if ui
-            .add_enabled(can, egui::Button::new("Sign in…"))
+            .add_enabled(
+                can,
+                egui::Button::new(if signed_in {
+                    "Sign in again…"
+                } else {
+                    "Sign in…"
+                }),
+            )
             .on_hover_text("Opens your browser at the provider's sign-in page")
             .on_disabled_hover_text(why)
             .clicked()
@@ -353,10 +349,14 @@ fn running_ui(ui: &mut egui::Ui, panel: &mut SignInPanel, run: &Running) -> Opti
         if ui.small_button("Copy the address").clicked() {
             ui.ctx().copy_text(url.clone());
         }
+        let l = ui.label("Browser on another machine? Paste the address it ended on:");
         ui.horizontal(|ui| {
-            let l = ui.label("Browser on another machine? Paste the address it ended on:");
-            ui.add(egui::TextEdit::singleline(&mut panel.paste).desired_width(260.0))
-                .labelled_by(l.id);
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.paste)
+                    .hint_text("http://127.0.0.1:…/?code=…")
+                    .desired_width(super::FIELD_WIDTH),
+            )
+            .labelled_by(l.id);
             if ui
                 .add_enabled(!panel.paste.trim().is_empty(), egui::Button::new("Use it"))
                 .clicked()
