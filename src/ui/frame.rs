@@ -305,6 +305,12 @@ impl eframe::App for App {
             Vec::new()
         };
         self.transcript.set_highlight(highlight);
+        // Coming to Accounts: the sign-in shown is read again (a send may
+        // have found it revoked, another window signed in or out).
+        if self.tab == Tab::Accounts && self.signins.shown_tab != Some(Tab::Accounts) {
+            self.refresh_grant_view();
+        }
+        self.signins.shown_tab = Some(self.tab);
         if self.show_transcript {
             egui::Panel::right("transcript")
                 .resizable(true)

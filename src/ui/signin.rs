@@ -40,6 +40,8 @@ pub struct SignIns {
     session: HashMap<String, Arc<Mutex<Grant>>>,
     /// A save made for a sign-in (its user name): it reports nothing.
     pub quiet_save: Option<String>,
+    /// The tab the last frame showed.
+    pub shown_tab: Option<super::Tab>,
 }
 
 impl Default for SignIns {
@@ -49,6 +51,7 @@ impl Default for SignIns {
             control: None,
             session: HashMap::new(),
             quiet_save: None,
+            shown_tab: None,
         }
     }
 }

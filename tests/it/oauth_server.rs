@@ -54,7 +54,11 @@ impl OidcServer {
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("POSTSCOPE_IT_SHOW").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start node (run `bash scripts/test.sh`, which installs Node.js)");
         let stdin = child.stdin.take();

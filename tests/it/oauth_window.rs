@@ -1,7 +1,9 @@
 //! Signing in from the Accounts tab (egui_kittest on the real window):
 //! the account made in the form, Sign in… with the test's "browser"
 //! following the provider's pages, the state shown, a send through the
-//! signed-in account verified by the SMTP server, Sign out.
+//! signed-in account verified by the SMTP server; a grant the provider
+//! revokes: the send fails saying to sign in again, the message waits in
+//! the Outbox, a new sign-in and a retry send it; Sign out.
 
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -15,8 +17,9 @@ use crate::oauth_server::{OidcServer, PUBLIC_CLIENT, SCOPES, USER};
 use crate::server::{Mode, ServerOptions, TestServer};
 
 #[test]
-fn the_accounts_tab_signs_in_with_the_browser_sends_and_signs_out() {
-    let oidc = OidcServer::start(3600);
+fn the_accounts_tab_signs_in_sends_survives_a_revocation_and_signs_out() {
+    // Access tokens live 2 s: every send refreshes first.
+    let oidc = OidcServer::start(2);
     let smtp = TestServer::start(ServerOptions {
         oauth_issuer: Some(oidc.issuer().to_owned()),
         ..ServerOptions::new(Mode::StartTls)
@@ -108,6 +111,35 @@ fn the_accounts_tab_signs_in_with_the_browser_sends_and_signs_out() {
             .all(|e| !e.text.contains(&token)),
         "the token never shows"
     );
+
+    // The provider revokes the grant: the send says what to do and the
+    // message waits in the Outbox.
+    oidc.revoke_all();
+    set_field(&mut h, "To", "carol@example.net");
+    set_field(&mut h, "Subject", "After the revocation");
+    click_and_wait(&mut h, "Send", "the refused send");
+    let status = format!("{:?}", h.state().status());
+    assert!(status.contains("expired or was revoked"), "{status}");
+    assert!(status.contains("press Sign in"), "{status}");
+    assert!(shows(&h, "Outbox (1)"));
+    assert_eq!(smtp.messages().len(), 1, "nothing more was sent");
+
+    // Sign in again, then retry from the Outbox.
+    h.get_by_label("Accounts").click();
+    h.run();
+    h.get_by_label(&name).click();
+    h.run();
+    wait_until(&mut h, "the dropped grant", |h| shows(h, "Not signed in."));
+    h.get_by_label("Sign in…").click();
+    h.step();
+    wait_until(&mut h, "the second sign-in", |h| {
+        shows(h, &format!("Signed in as {USER}"))
+    });
+    h.get_by_label("Outbox (1)").click();
+    h.run();
+    click_and_wait(&mut h, "Retry", "the retry");
+    assert_eq!(smtp.wait_for_messages(2, Duration::from_secs(10)).len(), 2);
+    wait_until(&mut h, "the Outbox emptied", |h| shows(h, "Outbox (0)"));
 
     // Sign out: the tokens leave the keychain.
     h.get_by_label("Accounts").click();
