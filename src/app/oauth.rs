@@ -107,6 +107,11 @@ impl OAuthLogin {
             How::Device => flow.with_device(progress, cancel),
         }
         .map_err(SecretProblem::OAuth)?;
+        // The entry as it is now (a client secret may have been saved
+        // while the browser was open): only the tokens change.
+        if let Ok(now) = self.grant() {
+            grant = now;
+        }
         grant.tokens = Some(tokens.clone());
         let kept = self.keep(&grant);
         Ok(SignedIn { tokens, kept })
@@ -142,13 +147,24 @@ impl OAuthLogin {
                     fresh.signed_in_as = tokens.signed_in_as.clone();
                 }
                 grant.tokens = Some(fresh.clone());
-                self.keep(&grant)?;
+                // A rotating provider has already retired the old refresh
+                // token: a keychain that fails now cannot stop this send,
+                // though the next one will ask for a new sign-in.
+                let _ = self.keep(&grant);
                 Ok(fresh)
             }
             Err(e) if e.needs_sign_in() => {
-                grant.tokens = None;
-                let _ = self.keep(&grant);
-                Err(SecretProblem::OAuth(e))
+                // Another send (another process) may have refreshed first
+                // and rotated the token this one used: its result stands.
+                let now = self.grant()?;
+                match now.tokens {
+                    Some(t) if t.refresh_token.as_deref() != Some(refresh.as_str()) => Ok(t),
+                    _ => {
+                        grant.tokens = None;
+                        let _ = self.keep(&grant);
+                        Err(SecretProblem::OAuth(e))
+                    }
+                }
             }
             Err(e) => Err(SecretProblem::OAuth(e)),
         }

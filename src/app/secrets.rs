@@ -19,6 +19,17 @@ pub enum SecretProblem {
     /// The provider would not give a fresh token.
     #[error("cannot get an OAuth2 token: {0}")]
     OAuth(crate::oauth::OAuthError),
+    /// The keychain holds the account's OAuth2 sign-in, and a password
+    /// was asked for: it is never sent as one.
+    #[error(
+        "the OS keychain holds an OAuth2 sign-in for the account {0:?}, not a password; \
+         give the password, or set its login back to OAuth2"
+    )]
+    NotAPassword(String),
+    /// A signed-in account whose provider did not say who signed in, and
+    /// no user name is set.
+    #[error("the provider did not say who signed in to {0:?}: set the account's user name")]
+    NoUser(String),
 }
 
 impl SecretProblem {
@@ -32,9 +43,15 @@ impl SecretProblem {
     }
 }
 
-/// Reads an account's secret from the keychain.
+/// Reads an account's password (or pasted token) from the keychain. An
+/// OAuth2 sign-in kept there is refused: its tokens and client secret
+/// must never reach a server as a password.
 pub fn read_secret(store: &dyn SecretStore, account: &str) -> Result<String, SecretProblem> {
-    store
+    let secret = store
         .get(account)?
-        .ok_or_else(|| SecretProblem::NotInKeychain(account.to_owned()))
+        .ok_or_else(|| SecretProblem::NotInKeychain(account.to_owned()))?;
+    if crate::store::grants::Grant::from_secret(&secret).is_some() {
+        return Err(SecretProblem::NotAPassword(account.to_owned()));
+    }
+    Ok(secret)
 }

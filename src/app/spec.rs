@@ -158,7 +158,10 @@ impl Login {
             SecretSource::OAuth(login) => {
                 let tokens = login.access_token()?;
                 if user.trim().is_empty() {
-                    user = tokens.signed_in_as.clone().unwrap_or_default();
+                    user = tokens
+                        .signed_in_as
+                        .clone()
+                        .ok_or_else(|| SecretProblem::NoUser(login.account.clone()))?;
                 }
                 Secret::Token(tokens.access_token)
             }

@@ -215,8 +215,8 @@ fn add(mut args: AddArgs) -> Result<(), UsageError> {
         None => (None, None),
     };
     let secret = if signs_in {
-        // Only a client secret, before the first sign-in.
-        client_secret.map(|s| crate::store::grants::Grant::with_client_secret(Some(s)).to_secret())
+        // The client secret joins the account's keychain entry.
+        client_secret
     } else if logs_in {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
@@ -284,16 +284,7 @@ fn add(mut args: AddArgs) -> Result<(), UsageError> {
 
 /// Saves the user name a sign-in learned, when the account had none.
 pub fn set_user(account: &Account, user: &str) -> Result<(), UsageError> {
-    let dirs = dirs()?;
-    let change = Change {
-        account: Account {
-            user: Some(user.to_owned()),
-            ..account.clone()
-        },
-        original: Some(account.name.clone()),
-        secret: None,
-    };
-    accounts::save(&dirs, &Keychain, change, IfNoKeychain::SaveNothing)
+    accounts::set_user_if_empty(&dirs()?, &account.name, user)
         .map(|_| ())
         .map_err(|e| UsageError::Invalid(e.to_string()))
 }

@@ -352,7 +352,7 @@ pub fn access(account: &Account) -> Result<(String, String), UsageError> {
 /// A sign-in problem, with what to do.
 fn problem(name: &str, e: &SecretProblem) -> String {
     if e.needs_sign_in() {
-        format!("{e}: sign in again with `postscope account login {name}`")
+        format!("{e} (`postscope account login {name}`)")
     } else {
         e.to_string()
     }

@@ -37,12 +37,27 @@ impl Default for Http {
 }
 
 /// An answer: its status and its JSON (`Null` when the body was empty).
-#[derive(Debug, Clone)]
+/// `Debug` shows the status and the field names only (tokens are values).
+#[derive(Clone)]
 pub struct JsonAnswer {
     /// The HTTP status.
     pub status: u16,
     /// The body, parsed.
     pub json: serde_json::Value,
+}
+
+impl std::fmt::Debug for JsonAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<&String> = self
+            .json
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        f.debug_struct("JsonAnswer")
+            .field("status", &self.status)
+            .field("fields", &fields)
+            .finish()
+    }
 }
 
 impl Http {
@@ -102,10 +117,19 @@ impl Http {
                 json: serde_json::Value::Null,
             });
         }
+        // Never quoted: a token endpoint's body may hold tokens.
         let json = serde_json::from_str(&text).map_err(|_| OAuthError::BadResponse {
             url: shown.clone(),
             status,
-            detail: format!("something that is not JSON: {}", excerpt(&text)),
+            detail: format!(
+                "something that is not JSON ({} bytes{})",
+                text.len(),
+                if text.trim_start().starts_with('<') {
+                    ", a web page"
+                } else {
+                    ""
+                }
+            ),
         })?;
         Ok(JsonAnswer { status, json })
     }
@@ -137,17 +161,6 @@ fn shown(url: &Url) -> String {
     u.to_string()
 }
 
-/// The first line of a body, shortened, for a message.
-fn excerpt(text: &str) -> String {
-    let line = text.trim().lines().next().unwrap_or("");
-    let cut: String = line.chars().take(120).collect();
-    if cut.len() < line.len() {
-        format!("{cut:?}…")
-    } else {
-        format!("{cut:?}")
-    }
-}
-
 /// Parses a provider URL: `https://`, or `http://` on a loopback address
 /// (a provider under test). `what` names it in the error.
 pub fn endpoint_url(what: &'static str, text: &str) -> Result<Url, OAuthError> {
@@ -162,8 +175,7 @@ pub fn endpoint_url(what: &'static str, text: &str) -> Result<Url, OAuthError> {
         "http" if is_loopback(&url) => {}
         "http" => {
             return Err(bad(
-                "http:// is allowed only on a loopback address (127.0.0.1, ::1, localhost); \
-                 use https://",
+                "http:// is allowed only on a loopback address (127.0.0.1 or ::1); use https://",
             ));
         }
         other => return Err(bad(&format!("{other}: is not http(s)"))),
@@ -181,8 +193,8 @@ fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+        // Addresses only: a name, even "localhost", is what a resolver says.
+        Some(url::Host::Domain(_)) | None => false,
     }
 }
 
@@ -195,7 +207,7 @@ mod tests {
         assert!(endpoint_url("the issuer", "https://accounts.google.com").is_ok());
         assert!(endpoint_url("the issuer", "http://127.0.0.1:8080").is_ok());
         assert!(endpoint_url("the issuer", "http://[::1]:8080/x").is_ok());
-        assert!(endpoint_url("the issuer", "http://localhost:9").is_ok());
+        assert!(endpoint_url("the issuer", "http://localhost:9").is_err());
         let e = endpoint_url("the issuer", "http://login.example.com").unwrap_err();
         assert!(e.to_string().contains("only on a loopback"), "{e}");
         assert!(endpoint_url("the issuer", "ftp://x").is_err());

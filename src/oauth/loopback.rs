@@ -133,7 +133,7 @@ impl Loopback {
                 return Ok(None);
             }
             if Instant::now() >= deadline {
-                return Err(OAuthError::Cancelled);
+                return Err(OAuthError::TimedOut);
             }
             let mut idle = true;
             for l in &self.listeners {
@@ -183,7 +183,8 @@ fn answer(mut stream: TcpStream, state: &str) -> Option<Callback> {
         Callback::Code { .. } => (
             "200 OK",
             "Signed in",
-            "Postscope has the sign-in. You can close this tab and go back to Postscope.",
+            "Postscope has the answer and is finishing the sign-in. You can close this tab \
+             and go back to Postscope.",
         ),
         Callback::Error { .. } => (
             "200 OK",

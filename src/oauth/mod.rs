@@ -86,6 +86,9 @@ pub enum OAuthError {
     /// The sign-in was stopped.
     #[error("the sign-in was cancelled")]
     Cancelled,
+    /// The browser never came back.
+    #[error("the browser did not come back within 10 minutes; start the sign-in again")]
+    TimedOut,
     /// The discovery document names another issuer than the one asked
     /// for (OpenID Connect Discovery §4.3).
     #[error("the provider at {asked} says its issuer is {found}: refusing a mismatched issuer")]

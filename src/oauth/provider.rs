@@ -23,6 +23,8 @@ pub enum ProviderKind {
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 /// Google's scope for SMTP (and IMAP, POP).
 pub const GOOGLE_SCOPE: &str = "https://mail.google.com/";
+/// The issuer every Microsoft tenant's documents follow.
+pub const MICROSOFT_ISSUER_TEMPLATE: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
 /// Microsoft's scope for SMTP submission.
 pub const MICROSOFT_SCOPE: &str = "https://outlook.office.com/SMTP.Send";
 
@@ -171,6 +173,14 @@ impl Endpoints {
                     .into(),
             });
         };
+        if settings.provider == ProviderKind::Microsoft {
+            // A tenant given by domain, or `consumers`, answers with its
+            // GUID as the issuer: any one tenant on Microsoft's host.
+            return discover_checked(http, &issuer, &|found| {
+                found == MICROSOFT_ISSUER_TEMPLATE
+                    || issuer_matches(MICROSOFT_ISSUER_TEMPLATE, found)
+            });
+        }
         discover(http, &issuer)
     }
 }
@@ -178,6 +188,16 @@ impl Endpoints {
 /// Reads `{issuer}/.well-known/openid-configuration` and checks that it
 /// speaks for that issuer.
 pub fn discover(http: &Http, issuer: &str) -> Result<Endpoints, OAuthError> {
+    let asked = issuer.trim_end_matches('/').to_owned();
+    discover_checked(http, issuer, &|found| issuer_matches(found, &asked))
+}
+
+/// [`discover`], with the document's issuer checked by `accept`.
+fn discover_checked(
+    http: &Http,
+    issuer: &str,
+    accept: &dyn Fn(&str) -> bool,
+) -> Result<Endpoints, OAuthError> {
     let base = endpoint_url("the issuer", issuer)?;
     let trimmed = base.as_str().trim_end_matches('/').to_owned();
     let url = endpoint_url(
@@ -197,7 +217,7 @@ pub fn discover(http: &Http, issuer: &str) -> Result<Endpoints, OAuthError> {
     }
     let field = |name: &str| answer.json.get(name).and_then(|v| v.as_str());
     let found = field("issuer").ok_or_else(|| bad("a document without \"issuer\"".into()))?;
-    if !issuer_matches(found, &trimmed) && !issuer_matches(found, base.as_str()) {
+    if !accept(found) {
         return Err(OAuthError::IssuerMismatch {
             asked: issuer.to_owned(),
             found: found.to_owned(),

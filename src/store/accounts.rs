@@ -21,20 +21,32 @@ pub enum IfNoKeychain {
     KeepForSession,
 }
 
-/// A change to one account.
-#[derive(Debug, Clone)]
+/// A change to one account. `Debug` hides the secret.
+#[derive(Clone)]
 pub struct Change {
     /// The account as it is to be.
     pub account: Account,
     /// The name it had, when an existing account is edited (a different
     /// name renames it); `None` adds a new one.
     pub original: Option<String>,
-    /// A new password or token, if one was typed.
+    /// A new password or token, if one was typed; for an account that
+    /// signs in with OAuth2, its client secret (merged into the keychain
+    /// entry, which keeps the sign-in).
     pub secret: Option<String>,
 }
 
-/// Where the secret of a saved account is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("account", &self.account)
+            .field("original", &self.original)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Where the secret of a saved account is now. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretPlace {
     /// The account logs in with no secret change: the keychain entry, if
     /// any, is as it was (or the account does not log in).
@@ -44,6 +56,16 @@ pub enum SecretPlace {
     /// The keychain could not take it: only the caller has it, for this
     /// session ([`IfNoKeychain::KeepForSession`]).
     ThisSession(String),
+}
+
+impl std::fmt::Debug for SecretPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretPlace::Unchanged => "Unchanged",
+            SecretPlace::Keychain => "Keychain",
+            SecretPlace::ThisSession(_) => "ThisSession(<redacted>)",
+        })
+    }
 }
 
 /// What saving an account did.
@@ -138,7 +160,30 @@ pub fn save(
     // The name it had, even when the settings file no longer lists it (it
     // was unreadable and started afresh): its secret still moves.
     let renamed_from = original.clone().filter(|o| *o != name);
+    // An account leaving OAuth2 leaves its sign-in behind: the entry is a
+    // grant, never to be read as a password.
+    let was_signing_in = original
+        .as_deref()
+        .and_then(|o| settings.account(o))
+        .is_some_and(Account::signs_in);
+    let leaves_oauth = was_signing_in && !account.signs_in() && secret.is_none();
     let mut problem = None;
+    let secret = match secret {
+        Some(client_secret) if account.signs_in() => {
+            let from = original.as_deref().unwrap_or(&name);
+            let mut grant = match super::grants::load(secrets, from) {
+                Ok(g) => g,
+                Err(e) => {
+                    required(policy, &e, "saved")?;
+                    problem.get_or_insert(e);
+                    super::grants::Grant::default()
+                }
+            };
+            grant.client_secret = Some(client_secret);
+            Some(grant.to_secret())
+        }
+        other => other,
+    };
     // 1. The new secret (typed, or moved from the old name) under the new
     //    name. Without a keychain the CLI stops here, having changed nothing.
     let mut place = SecretPlace::Unchanged;
@@ -180,7 +225,7 @@ pub fn save(
     //    so a keychain that fails here is reported, not fatal.
     let mut stale = Vec::new();
     stale.extend(renamed_from.as_deref());
-    if !account.logs_in() && original.is_some() {
+    if (!account.logs_in() || leaves_oauth) && original.is_some() {
         stale.push(&name);
     }
     for old in stale {
@@ -195,6 +240,30 @@ pub fn save(
         keychain_problem: problem,
         settings_problem: settings_problem.map(|p| p.to_string()),
     })
+}
+
+/// Sets the user name of account `name` to the one a sign-in learned, if
+/// it has none: the settings file is read again and only that field
+/// changes. `Ok(None)` when nothing changed (the account has a user, or
+/// is gone); `Ok(Some(settings))` as written.
+pub fn set_user_if_empty(
+    dirs: &DataDirs,
+    name: &str,
+    user: &str,
+) -> Result<Option<Settings>, AccountError> {
+    let (mut settings, problem) = Settings::load(dirs);
+    if problem.is_some() {
+        return Ok(None); // unreadable: the next start reports and keeps it aside
+    }
+    let Some(account) = settings.accounts.iter_mut().find(|a| a.name == name) else {
+        return Ok(None);
+    };
+    if account.user.as_deref().is_some_and(|u| !u.is_empty()) {
+        return Ok(None);
+    }
+    account.user = Some(user.to_owned());
+    write(dirs, &settings)?;
+    Ok(Some(settings))
 }
 
 /// Under [`IfNoKeychain::SaveNothing`] a keychain failure stops the change.

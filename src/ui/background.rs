@@ -117,7 +117,6 @@ impl App {
                     }
                     SecretPlace::Unchanged => {}
                 }
-                let quiet = self.signins.quiet_save.take().as_deref() == Some(name.as_str());
                 if let Some(old) = self.accounts.form.original.clone()
                     && old != name
                 {
@@ -133,10 +132,6 @@ impl App {
                 }
                 self.accounts.select(self.settings.account(&name));
                 self.refresh_grant_view();
-                if quiet {
-                    // The user name a sign-in learned: its own message stays.
-                    return;
-                }
                 self.status = if self.keychain_problem.is_some() {
                     Status::Warning(message)
                 } else {
@@ -194,6 +189,17 @@ impl App {
             Background::SettingsReloaded(settings) => {
                 if settings != self.settings {
                     self.settings = settings;
+                    // A user name filled in meanwhile (by a sign-in) joins
+                    // the form showing that account, if its field is empty.
+                    let form = &mut self.accounts.form;
+                    if let Some(a) = form
+                        .original
+                        .as_ref()
+                        .and_then(|n| self.settings.account(n))
+                        && form.user.is_empty()
+                    {
+                        form.user = a.user.clone().unwrap_or_default();
+                    }
                     if let AccountChoice::Saved(name) = &self.account
                         && self.settings.account(name).is_none()
                     {

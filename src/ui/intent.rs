@@ -234,13 +234,13 @@ impl App {
                 }
                 let mut account = form.account();
                 let secret = if form.auth == crate::store::settings::AuthSetting::Oauth2 {
-                    // A typed client secret starts the account's grant.
+                    // A typed client secret joins the account's keychain
+                    // entry (the sign-in in it stays).
                     (!form.secret.is_empty()).then(|| {
                         if let Some(o) = account.oauth.as_mut() {
                             o.has_client_secret = true;
                         }
-                        crate::store::grants::Grant::with_client_secret(Some(form.secret.clone()))
-                            .to_secret()
+                        form.secret.clone()
                     })
                 } else {
                     (!form.secret.is_empty() && form.logs_in()).then(|| form.secret.clone())

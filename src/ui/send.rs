@@ -274,6 +274,16 @@ impl App {
         let account = form.account();
         let token = account.auth.is_some_and(AuthSetting::takes_token);
         let secret = match &form.original {
+            // An OAuth2 form's secret field is the client secret, never
+            // an SMTP password: the saved sign-in's token is used.
+            Some(original) if account.signs_in() => {
+                let saved = self.settings.account(original).cloned();
+                match saved.and_then(|a| self.oauth_source(&a)) {
+                    Some(source) => source,
+                    None => return,
+                }
+            }
+            None if account.signs_in() => return,
             _ if !form.secret.is_empty() => SecretSource::typed(form.secret.clone(), token),
             Some(original) => self.secret_source(&crate::store::settings::Account {
                 name: original.clone(),

@@ -26,6 +26,10 @@ pub type Browser = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 /// The sign-in under way: how to stop it and how to pass it a pasted
 /// address.
 pub struct SignInControl {
+    /// Which run: messages of an older one are ignored.
+    run: u64,
+    /// The grant lives in memory (no keychain).
+    session: bool,
     cancel: Arc<AtomicBool>,
     paste: mpsc::Sender<String>,
 }
@@ -38,10 +42,10 @@ pub struct SignIns {
     control: Option<SignInControl>,
     /// Grants kept in memory (no keychain), by account.
     session: HashMap<String, Arc<Mutex<Grant>>>,
-    /// A save made for a sign-in (its user name): it reports nothing.
-    pub quiet_save: Option<String>,
     /// The tab the last frame showed.
     pub shown_tab: Option<super::Tab>,
+    /// Runs started so far.
+    runs: u64,
 }
 
 impl Default for SignIns {
@@ -50,8 +54,8 @@ impl Default for SignIns {
             browser: Arc::new(crate::app::oauth::system_browser),
             control: None,
             session: HashMap::new(),
-            quiet_save: None,
             shown_tab: None,
+            runs: 0,
         }
     }
 }
@@ -60,11 +64,13 @@ impl Tasks {
     /// Runs a sign-in on its own thread, reporting each step.
     fn sign_in(
         &self,
+        run: u64,
         login: OAuthLogin,
         device: bool,
         browser: Browser,
         hint: Option<String>,
     ) -> SignInControl {
+        let session = matches!(login.place, GrantPlace::Session(_));
         let (paste_tx, paste_rx) = mpsc::channel::<String>();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
@@ -81,16 +87,27 @@ impl Tasks {
                     pasted: &pasted,
                 }
             };
-            let mut progress = |p| send(Background::SignIn(SignInMsg::Progress(name.clone(), p)));
+            let mut progress = |p| {
+                send(Background::SignIn(SignInMsg::Progress(
+                    run,
+                    name.clone(),
+                    p,
+                )))
+            };
             let result = login
                 .sign_in(how, hint.as_deref(), &mut progress, &|| {
                     stop.load(Ordering::SeqCst)
                 })
                 .map(|s| (s.tokens, s.kept.map_err(|e| e.to_string())))
-                .map_err(|e| e.to_string());
-            Some(Background::SignIn(SignInMsg::Done(name, result)))
+                .map_err(|e| match e {
+                    crate::app::SecretProblem::OAuth(crate::oauth::OAuthError::Cancelled) => None,
+                    other => Some(other.to_string()),
+                });
+            Some(Background::SignIn(SignInMsg::Done(run, name, result)))
         });
         SignInControl {
+            run,
+            session,
             cancel,
             paste: paste_tx,
         }
@@ -213,9 +230,11 @@ impl App {
             login.place = GrantPlace::Session(grant);
         }
         let hint = account.user.clone().or_else(|| account.email.clone());
+        self.signins.runs += 1;
+        let run = self.signins.runs;
         let control = self
             .tasks
-            .sign_in(login, device, self.signins.browser.clone(), hint);
+            .sign_in(run, login, device, self.signins.browser.clone(), hint);
         self.accounts.signin.failed = None;
         self.accounts.signin.running = Some(Running {
             account: account.name.clone(),
@@ -255,9 +274,14 @@ impl App {
 
     /// Takes what a sign-in thread reported.
     pub(super) fn on_sign_in(&mut self, msg: SignInMsg) {
+        let current = self.signins.control.as_ref().map(|c| c.run);
+        let session = self.signins.control.as_ref().is_some_and(|c| c.session);
         let panel = &mut self.accounts.signin;
         match msg {
-            SignInMsg::Progress(account, p) => {
+            SignInMsg::Progress(run, ..) | SignInMsg::Done(run, ..) if Some(run) != current => {
+                // An older sign-in, replaced by a newer one.
+            }
+            SignInMsg::Progress(_, account, p) => {
                 let Some(run) = panel.running.as_mut().filter(|r| r.account == account) else {
                     return;
                 };
@@ -287,17 +311,22 @@ impl App {
                     Progress::Exchanging => run.note = Some("Getting the tokens…".into()),
                 }
             }
-            SignInMsg::Done(account, result) => {
+            SignInMsg::Done(_, account, result) => {
                 panel.running = None;
                 self.signins.control = None;
                 match result {
                     Ok((tokens, kept)) => {
-                        let session_only = kept.is_err();
+                        let session_only = kept.is_err() || session;
                         if let Err(why) = &kept {
                             // The keychain refused: keep the grant in memory.
+                            let client_secret = self
+                                .session_secrets
+                                .get(&account)
+                                .and_then(|s| Grant::from_secret(s))
+                                .and_then(|g| g.client_secret);
                             let grant = Grant {
                                 tokens: Some(tokens.clone()),
-                                ..Grant::with_client_secret(None)
+                                ..Grant::with_client_secret(client_secret)
                             };
                             self.signins
                                 .session
@@ -319,7 +348,11 @@ impl App {
                             Status::Sent(format!("Signed in to {account:?}{who}"))
                         };
                     }
-                    Err(why) => {
+                    Err(None) => {
+                        self.status =
+                            Status::Idle(format!("The sign-in to {account:?} was cancelled"));
+                    }
+                    Err(Some(why)) => {
                         self.status =
                             Status::Failed(format!("Not signed in to {account:?}: {why}"));
                         panel.failed = Some((account, why));
@@ -346,26 +379,21 @@ impl App {
         }
     }
 
-    /// Saves the user name a sign-in learned, when the account had none.
+    /// Saves the user name a sign-in learned, when the account had none:
+    /// only that field, on the store's thread.
     fn learn_user(&mut self, account: &str, who: Option<&str>) {
         let (Some(who), Some(dirs)) = (who, self.dirs.clone()) else {
             return;
         };
-        let Some(a) = self.settings.account(account) else {
-            return;
-        };
-        if a.user.as_deref().is_some_and(|u| !u.is_empty()) {
-            return;
-        }
-        let change = crate::store::accounts::Change {
-            account: Account {
-                user: Some(who.to_owned()),
-                ..a.clone()
-            },
-            original: Some(account.to_owned()),
-            secret: None,
-        };
-        self.signins.quiet_save = Some(account.to_owned());
-        self.tasks.save_account(dirs, self.secrets.clone(), change);
+        let (account, who) = (account.to_owned(), who.to_owned());
+        self.tasks.spawn("postscope-account-user", move || {
+            match crate::store::accounts::set_user_if_empty(&dirs, &account, &who) {
+                Ok(Some(settings)) => Some(Background::SettingsReloaded(settings)),
+                Ok(None) => None,
+                Err(e) => Some(Background::StoreFailed(format!(
+                    "Signed in, but the user name could not be saved: {e}"
+                ))),
+            }
+        });
     }
 }

@@ -11,6 +11,12 @@ pub fn failure(e: &SendFailure) -> String {
         SendFailure::Secret(SecretProblem::NotInKeychain(_)) => {
             Some("Open Accounts, type it and press Save")
         }
+        SendFailure::Secret(SecretProblem::NotAPassword(_)) => {
+            Some("Open Accounts and type the password, or set Login back to OAuth2")
+        }
+        SendFailure::Secret(SecretProblem::NoUser(_)) => {
+            Some("Open Accounts, fill in User with the address you signed in as, and Save")
+        }
         SendFailure::Secret(p) if p.needs_sign_in() => Some(
             "The message waits in the Outbox: open Accounts, press Sign in…, then send it again",
         ),

@@ -258,6 +258,12 @@ fn a_browser_sign_in_then_sends_with_both_mechanisms_and_no_token_touches_the_di
         ]
     );
 
+    // The sign-in is never sent as a password, whatever --auth says.
+    let plain = send(&work, &name, &["--auth", "plain"]);
+    plain.expect_status(1);
+    assert!(plain.stderr.contains("not a password"), "{}", plain.dump());
+    assert_eq!(smtp.messages().len(), 2, "nothing sent");
+
     // The tokens are in the keychain and nowhere else.
     let tokens = grant(&name).tokens.expect("tokens in the keychain");
     let secrets = [

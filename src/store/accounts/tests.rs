@@ -216,3 +216,76 @@ fn a_failed_cleanup_after_saving_is_reported_not_fatal() {
     assert!(saved.keychain_problem.is_some());
     assert!(Settings::load(&dirs).0.account("relay").is_some());
 }
+
+#[test]
+fn an_oauth2_sign_in_is_kept_by_a_client_secret_and_dropped_when_leaving_oauth2() {
+    use crate::store::grants::{self, Grant};
+    let root = tempfile::tempdir().unwrap();
+    let dirs = DataDirs::at(root.path());
+    let keychain = Memory::default();
+    let oauth = Account {
+        auth: Some(crate::store::settings::AuthSetting::Oauth2),
+        oauth: Some(crate::oauth::OAuthSettings {
+            client_id: "app".into(),
+            ..Default::default()
+        }),
+        ..account("mail")
+    };
+    let change = |secret: Option<&str>, account: Account| Change {
+        account,
+        original: Some("mail".into()),
+        secret: secret.map(str::to_owned),
+    };
+    save(
+        &dirs,
+        &keychain,
+        add("mail", None),
+        IfNoKeychain::SaveNothing,
+    )
+    .unwrap();
+    save(
+        &dirs,
+        &keychain,
+        change(None, oauth.clone()),
+        IfNoKeychain::SaveNothing,
+    )
+    .unwrap();
+    // Signed in.
+    let tokens = crate::oauth::TokenSet {
+        access_token: "at".into(),
+        refresh_token: Some("rt".into()),
+        expires_at: None,
+        scope: None,
+        signed_in_as: None,
+    };
+    let signed = Grant {
+        tokens: Some(tokens.clone()),
+        ..Grant::with_client_secret(None)
+    };
+    grants::save(&keychain, "mail", &signed).unwrap();
+    // A client secret typed later joins the entry; the sign-in stays.
+    save(
+        &dirs,
+        &keychain,
+        change(Some("cs"), oauth.clone()),
+        IfNoKeychain::SaveNothing,
+    )
+    .unwrap();
+    let kept = grants::load(&keychain, "mail").unwrap();
+    assert_eq!(kept.tokens, Some(tokens));
+    assert_eq!(kept.client_secret.as_deref(), Some("cs"));
+    // Back to a password login without typing one: the grant goes, so it
+    // can never be sent as a password.
+    save(
+        &dirs,
+        &keychain,
+        change(None, account("mail")),
+        IfNoKeychain::SaveNothing,
+    )
+    .unwrap();
+    assert_eq!(keychain.get("mail").unwrap(), None);
+    // And a grant found where a password is read is refused.
+    grants::save(&keychain, "mail", &signed).unwrap();
+    let e = crate::app::read_secret(&keychain, "mail").unwrap_err();
+    assert!(e.to_string().contains("not a password"), "{e}");
+}

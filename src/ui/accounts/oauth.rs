@@ -11,10 +11,15 @@ use crate::oauth::{OAuthSettings, Progress, ProviderKind, TokenSet};
 
 /// What the sign-in thread reports.
 pub enum SignInMsg {
-    /// A step of the sign-in of an account.
-    Progress(String, Progress),
-    /// It ended: the tokens and whether the keychain took them, or why not.
-    Done(String, Result<(TokenSet, Result<(), String>), String>),
+    /// A step of sign-in number `run`, of an account.
+    Progress(u64, String, Progress),
+    /// It ended: the tokens and whether the keychain took them, or why
+    /// not (`None`: the person cancelled it).
+    Done(
+        u64,
+        String,
+        Result<(TokenSet, Result<(), String>), Option<String>>,
+    ),
     /// An account's grant as read from the keychain (`None`: signed out).
     Loaded(String, Result<Option<TokenSet>, String>),
     /// An account was signed out (or could not be).
