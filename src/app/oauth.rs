@@ -113,6 +113,7 @@ impl OAuthLogin {
             grant = now;
         }
         grant.tokens = Some(tokens.clone());
+        grant.issued_by = Some(self.settings.grantor());
         let kept = self.keep(&grant);
         Ok(SignedIn { tokens, kept })
     }
@@ -130,7 +131,9 @@ impl OAuthLogin {
     /// forgotten, so the account shows as signed out.
     pub fn access_token(&self) -> Result<TokenSet, SecretProblem> {
         let mut grant = self.grant()?;
-        let Some(tokens) = grant.tokens.clone() else {
+        // Tokens from another provider or app (the settings changed since
+        // the sign-in) are never sent to this one.
+        let Some(tokens) = grant.tokens_from(&self.settings.grantor()).cloned() else {
             return Err(SecretProblem::NotSignedIn(self.account.clone()));
         };
         if !tokens.needs_refresh(now()) {

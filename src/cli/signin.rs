@@ -313,8 +313,13 @@ pub fn status(account: &Account) -> String {
         .as_ref()
         .map(OAuthSettings::describe)
         .unwrap_or_else(|| "no provider".into());
+    let grantor = account
+        .oauth
+        .as_ref()
+        .map(OAuthSettings::grantor)
+        .unwrap_or_default();
     let state = match grants::load(&Keychain, &account.name) {
-        Ok(g) => match (&g.tokens, g.signed_in_as()) {
+        Ok(g) => match (g.tokens_from(&grantor), g.signed_in_as()) {
             (Some(t), who) => format!(
                 "signed in{}{}",
                 who.as_ref().map(|w| format!(" as {w}")).unwrap_or_default(),

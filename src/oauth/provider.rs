@@ -116,6 +116,17 @@ impl OAuthSettings {
         })
     }
 
+    /// Who a grant made with these settings comes from: the issuer (or
+    /// the token endpoint) and the client id. A grant from anyone else is
+    /// never refreshed with these settings.
+    pub fn grantor(&self) -> String {
+        let issuer = self
+            .issuer()
+            .or_else(|| self.token_endpoint.clone())
+            .unwrap_or_default();
+        format!("{} {}", issuer.trim_end_matches('/'), self.client_id.trim())
+    }
+
     /// A one-line description: "Google", "Microsoft (tenant common)",
     /// "https://id.example.com".
     pub fn describe(&self) -> String {

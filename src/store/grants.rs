@@ -20,6 +20,10 @@ pub struct Grant {
     /// The app's client secret, if the provider needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Who issued the tokens: the issuer (or token endpoint) and the
+    /// client id at sign-in. Tokens are only ever sent back there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
 }
 
 impl std::fmt::Debug for Grant {
@@ -41,6 +45,7 @@ impl Grant {
             postscope_grant: VERSION,
             tokens: None,
             client_secret: secret,
+            issued_by: None,
         }
     }
 
@@ -62,6 +67,14 @@ impl Grant {
     /// Who is signed in, if anyone.
     pub fn signed_in_as(&self) -> Option<&str> {
         self.tokens.as_ref()?.signed_in_as.as_deref()
+    }
+
+    /// The tokens, if they were issued by `grantor` (see
+    /// `OAuthSettings::grantor`; a grant from before that was recorded
+    /// is taken as its own).
+    pub fn tokens_from(&self, grantor: &str) -> Option<&crate::oauth::TokenSet> {
+        let ours = self.issued_by.as_deref().is_none_or(|by| by == grantor);
+        self.tokens.as_ref().filter(|_| ours)
     }
 }
 
@@ -115,6 +128,18 @@ mod tests {
         keychain.set("old", "hunter2").unwrap();
         assert_eq!(load(&keychain, "old").unwrap(), Grant::default());
         assert_eq!(Grant::from_secret("{\"tokens\":null}"), None);
+        // Tokens are only for the provider and app that issued them.
+        let issued = Grant {
+            issued_by: Some("https://id.example app".into()),
+            ..back.clone()
+        };
+        assert!(issued.tokens_from("https://id.example app").is_some());
+        assert!(issued.tokens_from("https://evil.example app").is_none());
+        assert!(issued.tokens_from("https://id.example other-app").is_none());
+        assert!(
+            back.tokens_from("anything").is_some(),
+            "recorded before grantors"
+        );
         // Signing out with no client secret removes the entry.
         save(&keychain, "work", &Grant::default()).unwrap();
         assert_eq!(keychain.get("work").unwrap(), None);

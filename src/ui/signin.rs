@@ -114,10 +114,10 @@ impl Tasks {
     }
 
     /// Reads an account's grant from the keychain.
-    fn load_grant(&self, secrets: Arc<dyn SecretStore>, account: String) {
+    fn load_grant(&self, secrets: Arc<dyn SecretStore>, account: String, grantor: String) {
         self.spawn("postscope-grant", move || {
             let result = grants::load(&*secrets, &account)
-                .map(|g| g.tokens)
+                .map(|g| g.tokens_from(&grantor).cloned())
                 .map_err(|e| e.to_string());
             Some(Background::SignIn(SignInMsg::Loaded(account, result)))
         });
@@ -194,7 +194,12 @@ impl App {
             .grants
             .entry(name.clone())
             .or_insert(GrantView::Loading);
-        self.tasks.load_grant(self.secrets.clone(), name);
+        let grantor = account
+            .oauth
+            .as_ref()
+            .map(|o| o.grantor())
+            .unwrap_or_default();
+        self.tasks.load_grant(self.secrets.clone(), name, grantor);
     }
 
     /// Starts signing in the account the form shows.
