@@ -132,6 +132,12 @@ pub fn poll(
                 interval += SLOW_DOWN_STEP;
                 slowed(interval);
             }
+            // A network hiccup: back off and keep polling until the code
+            // expires (RFC 8628 §3.5).
+            Err(OAuthError::Unreachable { .. } | OAuthError::Timeout { .. }) => {
+                interval += SLOW_DOWN_STEP;
+                slowed(interval);
+            }
             Err(e) => return Err(e),
         }
     }

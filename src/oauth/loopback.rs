@@ -75,7 +75,7 @@ pub fn read_pasted(text: &str, state: &str) -> Result<Callback, String> {
     let url = Url::parse(text.trim()).map_err(|e| format!("that is not an address: {e}"))?;
     match read_callback(url.query().unwrap_or(""), state) {
         Callback::Other => Err("that address carries no code: paste the whole address the \
-                                browser ended on (it starts with http://127.0.0.1)"
+                                browser ended on (http://127.0.0.1:… or http://localhost:…)"
             .into()),
         other => Ok(other),
     }

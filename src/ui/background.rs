@@ -123,6 +123,7 @@ impl App {
                     if let Some(s) = self.session_secrets.remove(&old) {
                         self.session_secrets.entry(name.clone()).or_insert(s);
                     }
+                    self.move_session_grant(&old, &name);
                     if self.account == AccountChoice::Saved(old) {
                         self.account = AccountChoice::Saved(name.clone());
                     }
@@ -145,6 +146,7 @@ impl App {
                 let message = accounts::deleted_message(&name, &deleted);
                 self.settings = deleted.settings;
                 self.session_secrets.remove(&name);
+                self.forget_session_grant(&name);
                 if self.account == AccountChoice::Saved(name) {
                     self.account = AccountChoice::Sandbox;
                 }

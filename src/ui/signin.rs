@@ -147,6 +147,20 @@ fn view(tokens: Option<&TokenSet>, session_only: bool) -> GrantView {
 }
 
 impl App {
+    /// A deleted account's in-memory sign-in goes with it.
+    pub(super) fn forget_session_grant(&mut self, name: &str) {
+        self.signins.session.remove(name);
+        self.accounts.signin.grants.remove(name);
+    }
+
+    /// A renamed account's in-memory sign-in follows it.
+    pub(super) fn move_session_grant(&mut self, old: &str, new: &str) {
+        if let Some(g) = self.signins.session.remove(old) {
+            self.signins.session.insert(new.to_owned(), g);
+        }
+        self.accounts.signin.grants.remove(old);
+    }
+
     /// Puts another "browser" in place of the system's (tests).
     pub fn set_browser(&mut self, browser: Browser) {
         self.signins.browser = browser;

@@ -474,11 +474,20 @@ fn auth_text(a: AuthSetting) -> &'static str {
 /// What the status bar says after an account was saved.
 pub fn saved_message(saved: &Saved) -> String {
     let mut message = format!("Saved the account {:?}", saved.name);
+    let what = if saved
+        .settings
+        .account(&saved.name)
+        .is_some_and(Account::signs_in)
+    {
+        "its client secret"
+    } else {
+        "its password"
+    };
     match saved.secret {
-        SecretPlace::ThisSession(_) => message.push_str(
-            "; the OS keychain is not available, so its password is kept for this session only",
-        ),
-        SecretPlace::Keychain => message.push_str("; its password is in the OS keychain"),
+        SecretPlace::ThisSession(_) => message.push_str(&format!(
+            "; the OS keychain is not available, so {what} is kept for this session only"
+        )),
+        SecretPlace::Keychain => message.push_str(&format!("; {what} is in the OS keychain")),
         SecretPlace::Unchanged => {}
     }
     if let Some(problem) = &saved.settings_problem {

@@ -85,7 +85,9 @@ pub fn problems(o: &OAuthSettings) -> Vec<(&'static str, String)> {
                 .to_string(),
         ));
     }
-    if o.provider == ProviderKind::Custom {
+    // A custom provider needs an issuer, unless its endpoints are given
+    // (`postscope account add … --oauth-token-endpoint`).
+    if o.provider == ProviderKind::Custom && o.token_endpoint.is_none() {
         match o.issuer.as_deref().map(str::trim) {
             None | Some("") => out.push((
                 "Issuer",
@@ -358,7 +360,7 @@ fn running_ui(ui: &mut egui::Ui, panel: &mut SignInPanel, run: &Running) -> Opti
         ui.horizontal(|ui| {
             ui.add(
                 egui::TextEdit::singleline(&mut panel.paste)
-                    .hint_text("http://127.0.0.1:…/?code=…")
+                    .hint_text("http://127.0.0.1:… or http://localhost:…")
                     .desired_width(super::FIELD_WIDTH),
             )
             .labelled_by(l.id);
