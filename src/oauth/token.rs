@@ -70,8 +70,11 @@ impl TokenSet {
     /// will be within [`REFRESH_MARGIN_SECS`]. A token with no expiry
     /// is taken as good.
     pub fn needs_refresh(&self, now: i64) -> bool {
-        self.expires_at
-            .is_some_and(|at| at <= now.saturating_add(REFRESH_MARGIN_SECS))
+        // No access token kept (a keychain too small for it): refresh.
+        self.access_token.is_empty()
+            || self
+                .expires_at
+                .is_some_and(|at| at <= now.saturating_add(REFRESH_MARGIN_SECS))
     }
 
     /// Every string that must never appear in a file or a transcript.

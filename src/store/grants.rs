@@ -88,12 +88,32 @@ pub fn load(secrets: &dyn SecretStore, account: &str) -> Result<Grant, SecretErr
         .unwrap_or_default())
 }
 
+/// The most a keychain entry may hold: Windows' Credential Manager takes
+/// 2,560 bytes; the others take far more.
+const ENTRY_LIMIT: usize = if cfg!(windows) { 2_560 } else { 1 << 20 };
+
+/// The entry's text, within `limit` bytes: when the whole grant is too big
+/// (Microsoft's tokens together can pass Windows' limit), the access token
+/// is left out and the next send gets a fresh one with the refresh token.
+fn fitted(grant: &Grant, limit: usize) -> String {
+    let whole = grant.to_secret();
+    if whole.len() <= limit {
+        return whole;
+    }
+    let mut lean = grant.clone();
+    if let Some(t) = lean.tokens.as_mut() {
+        t.access_token.clear();
+        t.expires_at = None;
+    }
+    lean.to_secret()
+}
+
 /// Stores the account's grant; an empty one removes the entry.
 pub fn save(secrets: &dyn SecretStore, account: &str, grant: &Grant) -> Result<(), SecretError> {
     if grant.tokens.is_none() && grant.client_secret.is_none() {
         secrets.delete(account)
     } else {
-        secrets.set(account, &grant.to_secret())
+        secrets.set(account, &fitted(grant, ENTRY_LIMIT))
     }
 }
 
@@ -140,6 +160,12 @@ mod tests {
             back.tokens_from("anything").is_some(),
             "recorded before grantors"
         );
+        // An entry too big for the keychain keeps the refresh token only.
+        let lean = Grant::from_secret(&fitted(&grant, 50)).unwrap();
+        let t = lean.tokens.unwrap();
+        assert!(t.access_token.is_empty() && t.needs_refresh(0));
+        assert_eq!(t.refresh_token.as_deref(), Some("rt-456"));
+        assert_eq!(fitted(&grant, 1 << 20), grant.to_secret());
         // Signing out with no client secret removes the entry.
         save(&keychain, "work", &Grant::default()).unwrap();
         assert_eq!(keychain.get("work").unwrap(), None);
