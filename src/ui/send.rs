@@ -280,10 +280,17 @@ impl App {
                 let saved = self.settings.account(original).cloned();
                 match saved.and_then(|a| self.oauth_source(&a)) {
                     Some(source) => source,
-                    None => return,
+                    None => {
+                        self.status =
+                            Status::Failed("Save the account and sign in, then test it".into());
+                        return;
+                    }
                 }
             }
-            None if account.signs_in() => return,
+            None if account.signs_in() => {
+                self.status = Status::Failed("Save the account and sign in, then test it".into());
+                return;
+            }
             _ if !form.secret.is_empty() => SecretSource::typed(form.secret.clone(), token),
             Some(original) => self.secret_source(&crate::store::settings::Account {
                 name: original.clone(),
