@@ -335,7 +335,12 @@ fn running_ui(ui: &mut egui::Ui, panel: &mut SignInPanel, run: &Running) -> Opti
     if let Some((code, uri)) = &run.device {
         ui.label("Open this address on any device and enter the code:");
         ui.hyperlink(uri);
-        ui.label(RichText::new(code).monospace().size(22.0).strong());
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(code).monospace().size(22.0).strong());
+            if ui.small_button("Copy the code").clicked() {
+                ui.ctx().copy_text(code.clone());
+            }
+        });
     }
     if let Some(url) = &run.url {
         match &run.opened {
